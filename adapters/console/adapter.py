@@ -1,0 +1,50 @@
+"""A `ChatAdapter` for the terminal: everything the bot sends is drawn with rich."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.console import Console
+
+from adapters.console.render import render_card
+from adapters.memory import MemoryAdapter, Sent
+from bot.domain import Card, Reaction
+
+_EMOJI = {Reaction.RECEIVED: "👀", Reaction.GRADED: "✅", Reaction.REJECTED: "🚫"}
+
+
+@dataclass
+class ConsoleAdapter(MemoryAdapter):
+    platform: str = "console"
+    team_id: str = "local"
+    console: Console = field(default_factory=Console)
+    channel_names: dict[str, str] = field(default_factory=dict)
+
+    def _record(self, sent: Sent) -> None:
+        super()._record(sent)
+        if sent.kind == "react" and sent.reaction is not None and sent.message is not None:
+            author_id = self.authors.get(sent.message.message_id, "")
+            author = self.names.get(author_id, author_id or "an")
+            self.console.print(f"  {_EMOJI[sent.reaction]} on {author}'s answer", style="dim")
+            return
+        if sent.card is None or sent.message is None:
+            return
+        where = "#" + self.channel_names.get(sent.message.channel.channel_id,
+                                             sent.message.channel.channel_id)
+        if sent.kind == "post":
+            subtitle, style = f"OpsDrill in {where}", "cyan"
+        elif sent.private_to is not None:
+            name = self.names.get(sent.private_to.user_id, sent.private_to.user_id)
+            subtitle, style = f"only visible to @{name}", "green"
+        elif sent.kind == "dm":
+            subtitle, style = "direct message", "green"
+        else:
+            subtitle, style = f"in the thread · {where}", "blue"
+        self.console.print(render_card(sent.card, self.names, style=style, subtitle=subtitle))
+
+    def show(self, card: Card | None) -> None:
+        """Draw a command's private response."""
+        if card is not None:
+            self.console.print(
+                render_card(card, self.names, style="green", subtitle="only visible to you")
+            )

@@ -1,0 +1,190 @@
+"""An in-memory chat platform: it records everything the bot sends and lets code act as people.
+The flow tests drive the whole app through it; the console adapter renders what it records."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+
+from bot.domain import (
+    AnswerDeleted,
+    AnswerEdited,
+    AnswerPosted,
+    Card,
+    ChannelRef,
+    CommandInvoked,
+    MessageRef,
+    Reaction,
+    UserRef,
+)
+from bot.ports import EventHandler
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One thing the bot did on the platform."""
+
+    kind: str  # post, reply, dm, react
+    message: MessageRef | None
+    card: Card | None = None
+    private_to: UserRef | None = None
+    broadcast: bool = False
+    reaction: Reaction | None = None
+    parent: MessageRef | None = None
+
+
+@dataclass
+class MemoryAdapter:
+    platform: str = "memory"
+    team_id: str = "T1"
+    admins: set[str] = field(default_factory=set)
+    sent: list[Sent] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    fail_posts: int = 0
+    """Make the next N `post` calls fail, as a platform outage would."""
+
+    def __post_init__(self) -> None:
+        # Ids stay unique across restarts of the app against the same database.
+        self._ids = itertools.count(time.time_ns() // 1000)
+        self._on_event: EventHandler | None = None
+        self.started = False
+        self.authors: dict[str, str] = {}
+        """Who wrote each message people sent, by message id."""
+
+    # --- ChatAdapter -------------------------------------------------------------------------
+
+    async def start(self, on_event: EventHandler) -> None:
+        self._on_event = on_event
+        self.started = True
+
+    async def stop(self) -> None:
+        self.started = False
+
+    async def post(self, channel: ChannelRef, card: Card) -> MessageRef:
+        if self.fail_posts > 0:
+            self.fail_posts -= 1
+            raise ConnectionError("the platform is unreachable")
+        ref = self._new_message(channel)
+        ref = MessageRef(channel, ref.message_id, ref.message_id)
+        self._record(Sent("post", ref, card))
+        return ref
+
+    async def reply(
+        self,
+        parent: MessageRef,
+        card: Card,
+        *,
+        private_to: UserRef | None = None,
+        broadcast: bool = False,
+    ) -> MessageRef | None:
+        ref = MessageRef(parent.channel, self._new_message(parent.channel).message_id,
+                         parent.thread_id or parent.message_id)
+        self._record(Sent("reply", ref, card, private_to, broadcast, parent=parent))
+        return ref
+
+    async def send_dm(self, user: UserRef, card: Card) -> MessageRef | None:
+        channel = ChannelRef(self.platform, user.team_id, f"D-{user.user_id}")
+        ref = self._new_message(channel)
+        self._record(Sent("dm", ref, card, private_to=user))
+        return ref
+
+    async def react(self, message: MessageRef, reaction: Reaction) -> None:
+        self._record(Sent("react", message, reaction=reaction))
+
+    async def is_admin(self, user: UserRef, channel: ChannelRef) -> bool:
+        return user.user_id in self.admins
+
+    # --- acting as people --------------------------------------------------------------------
+
+    def user(self, user_id: str, name: str | None = None) -> UserRef:
+        self.names[user_id] = name or user_id
+        return UserRef(self.platform, self.team_id, user_id)
+
+    def channel(self, channel_id: str = "C1") -> ChannelRef:
+        return ChannelRef(self.platform, self.team_id, channel_id)
+
+    async def answer(
+        self, user: UserRef, thread: MessageRef, text: str, *, event_id: str | None = None
+    ) -> tuple[MessageRef, Card | None]:
+        """`user` replies in `thread`; returns the new message and any direct response."""
+        message = MessageRef(thread.channel, self._new_message(thread.channel).message_id,
+                             thread.message_id)
+        self.authors[message.message_id] = user.user_id
+        response = await self._deliver(
+            AnswerPosted(
+                event_id=event_id,
+                message=message,
+                thread=thread,
+                author=user,
+                author_name=self.names.get(user.user_id, user.user_id),
+                text=text,
+            )
+        )
+        return message, response
+
+    async def answer_privately(self, user: UserRef, thread: MessageRef, text: str) -> Card | None:
+        message = MessageRef(thread.channel, f"private-{next(self._ids)}", thread.message_id)
+        return await self._deliver(
+            AnswerPosted(
+                message=message,
+                thread=thread,
+                author=user,
+                author_name=self.names.get(user.user_id, user.user_id),
+                text=text,
+                private=True,
+            )
+        )
+
+    async def edit(self, user: UserRef, message: MessageRef, text: str) -> Card | None:
+        thread = MessageRef(message.channel, message.thread_id or "", message.thread_id)
+        return await self._deliver(
+            AnswerEdited(message=message, thread=thread, author=user, text=text)
+        )
+
+    async def delete(self, message: MessageRef) -> Card | None:
+        thread = MessageRef(message.channel, message.thread_id or "", message.thread_id)
+        return await self._deliver(AnswerDeleted(message=message, thread=thread))
+
+    async def command(self, user: UserRef, channel: ChannelRef, line: str) -> Card | None:
+        """`line` is what follows `/drill`, e.g. `leaderboard month`."""
+        name, *args = line.split() or [""]
+        return await self._deliver(
+            CommandInvoked(
+                channel=channel,
+                user=user,
+                user_name=self.names.get(user.user_id, user.user_id),
+                name=name,
+                args=tuple(args),
+            )
+        )
+
+    # --- reading what was sent ---------------------------------------------------------------
+
+    def of_kind(self, kind: str) -> list[Sent]:
+        return [s for s in self.sent if s.kind == kind]
+
+    def posts(self) -> list[Sent]:
+        return self.of_kind("post")
+
+    def private_replies_to(self, user: UserRef) -> list[Sent]:
+        return [s for s in self.sent if s.kind == "reply" and s.private_to == user]
+
+    def reactions_on(self, message: MessageRef) -> list[Reaction]:
+        return [s.reaction for s in self.sent if s.kind == "react" and s.message == message
+                and s.reaction is not None]
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _new_message(self, channel: ChannelRef) -> MessageRef:
+        return MessageRef(channel, str(next(self._ids)))
+
+    def _record(self, sent: Sent) -> None:
+        self.sent.append(sent)
+
+    async def _deliver(
+        self, event: AnswerPosted | AnswerEdited | AnswerDeleted | CommandInvoked
+    ) -> Card | None:
+        if self._on_event is None:
+            raise RuntimeError("the adapter has not been started")
+        return await self._on_event(event)

@@ -1,0 +1,144 @@
+"""The composition root: builds every piece from settings and wires them together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.grading.base import Grader
+from bot.grading.offline import OfflineGrader
+from bot.ports import ChatAdapter
+from bot.questions.bank import Bank, load_bank
+from bot.router import Router
+from bot.scheduler import RoundScheduler
+from bot.services.catalog import sync_questions
+from bot.services.channels import ChannelService
+from bot.services.grading import GradingService
+from bot.services.leaderboard import LeaderboardService
+from bot.services.messenger import Messenger
+from bot.services.rounds import RoundService
+from bot.storage import migrate
+from bot.storage.db import make_engine, make_sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(Exception):
+    """Settings that cannot work, explained for the operator."""
+
+
+def build_grader(settings: Settings, bank: Bank) -> Grader:
+    if settings.grader == "anthropic":
+        raise ConfigError(
+            "OPSDRILL_GRADER=anthropic is not available in this version; "
+            "use OPSDRILL_GRADER=offline (the default)."
+        )
+    return OfflineGrader(bank)
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    bank: Bank
+    messenger: Messenger
+    grading: GradingService
+    leaderboard: LeaderboardService
+    channels: ChannelService
+    rounds: RoundService
+    router: Router
+    scheduler: RoundScheduler
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _workers: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def create(
+        cls,
+        settings: Settings,
+        *,
+        adapters: Iterable[ChatAdapter] = (),
+        clock: Clock | None = None,
+        grader: Grader | None = None,
+        bank: Bank | None = None,
+        upgrade: bool = True,
+    ) -> App:
+        """Everything wired, the database migrated and the questions synced; nothing started."""
+        clock = clock or SystemClock()
+        bank = bank or load_bank(settings.bank_dirs)
+        grader = grader or build_grader(settings, bank)
+        engine = make_engine(settings.database_url)
+        if upgrade:
+            await migrate.upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        question_rows = await sync_questions(sessions, bank, clock.now())
+        messenger = Messenger({a.platform: a for a in adapters})
+        grading = GradingService(sessions=sessions, clock=clock, grader=grader, messenger=messenger)
+        leaderboard = LeaderboardService(sessions=sessions)
+        channels = ChannelService(
+            sessions=sessions, clock=clock, settings=settings, messenger=messenger
+        )
+        rounds = RoundService(
+            sessions=sessions,
+            clock=clock,
+            bank=bank,
+            question_rows=question_rows,
+            messenger=messenger,
+            grading=grading,
+            leaderboard=leaderboard,
+        )
+        router = Router(
+            sessions=sessions,
+            clock=clock,
+            rounds=rounds,
+            channels=channels,
+            leaderboard=leaderboard,
+        )
+        scheduler = RoundScheduler(sessions=sessions, rounds=rounds)
+        channels.on_schedule_change(scheduler.reschedule)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            clock=clock,
+            bank=bank,
+            messenger=messenger,
+            grading=grading,
+            leaderboard=leaderboard,
+            channels=channels,
+            rounds=rounds,
+            router=router,
+            scheduler=scheduler,
+        )
+
+    async def start(self, *, schedule: bool = True, workers: bool = True) -> None:
+        """Connect the adapters, resume unfinished grading, catch up and start the schedule."""
+        for adapter in self.messenger.adapters:
+            await adapter.start(self.router.handle)
+        if workers:
+            for _ in range(self.settings.grading_workers):
+                self._workers.append(asyncio.create_task(self.grading.work(self._stop)))
+        if schedule:
+            await self.scheduler.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await self.scheduler.stop()
+        for task in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=5)
+        self._workers.clear()
+        for adapter in self.messenger.adapters:
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("adapter %s did not stop cleanly", adapter.platform)
+        await self.engine.dispose()

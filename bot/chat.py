@@ -1,0 +1,59 @@
+"""`opsdrill chat`: the bot in the terminal, with you as a member of a local team."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.console import Console
+
+from adapters.console import ConsoleAdapter
+from bot.app import App
+from bot.config import Settings
+
+CHAT_TEAM = "local"
+CHAT_CHANNEL = "mlops"
+QUIT = {"/quit", "/exit", "quit", "exit"}
+
+
+async def run_chat(settings: Settings, console: Console, *, name: str) -> None:
+    adapter = ConsoleAdapter(team_id=CHAT_TEAM, console=console,
+                             channel_names={CHAT_CHANNEL: CHAT_CHANNEL})
+    app = await App.create(settings, adapters=[adapter])
+    me = adapter.user("U-me", name)
+    adapter.admins.add(me.user_id)  # it is your own bot: you may post and close rounds
+    channel = adapter.channel(CHAT_CHANNEL)
+    try:
+        await app.channels.ensure(channel, name=CHAT_CHANNEL)
+        await app.start()
+        if await app.rounds.open_thread(channel) is None:
+            adapter.show(await adapter.command(me, channel, "post"))
+        else:
+            adapter.show(await adapter.command(me, channel, "today"))
+        console.print(
+            "Type your answer and press Enter to submit it; `/drill help` for commands; "
+            "`/quit` to leave.",
+            style="dim",
+        )
+        while True:
+            try:
+                line = (await asyncio.to_thread(console.input, "[bold]> [/bold]")).strip()
+            except (EOFError, KeyboardInterrupt):
+                break
+            if not line:
+                continue
+            if line.lower() in QUIT:
+                break
+            if line.startswith("/drill"):
+                adapter.show(await adapter.command(me, channel, line.removeprefix("/drill")))
+            elif line.startswith("/"):
+                adapter.show(await adapter.command(me, channel, line.lstrip("/")))
+            else:
+                thread = await app.rounds.open_thread(channel)
+                if thread is None:
+                    console.print("No round is open right now. `/drill today` tells when the next "
+                                  "one opens; `/drill post` posts one now.", style="yellow")
+                    continue
+                adapter.show((await adapter.answer(me, thread, line))[1])
+            await asyncio.sleep(0)
+    finally:
+        await app.stop()

@@ -1,0 +1,132 @@
+"""Core value types: references to platform objects, inbound events and outbound cards.
+
+Frozen dataclasses with no I/O. Adapters build events from platform payloads and render cards
+their own way; nothing here knows Slack or Discord exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    platform: str
+    team_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    platform: str
+    team_id: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A message on a platform; `thread_id` is the thread it sits in, if any."""
+
+    channel: ChannelRef
+    message_id: str
+    thread_id: str | None = None
+
+
+# --- inbound events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Something a person did. `event_id` is the platform's id, used to drop its retries."""
+
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnswerPosted(Event):
+    """A message in a round's thread, or a private answer submitted for a round."""
+
+    message: MessageRef
+    thread: MessageRef
+    author: UserRef
+    author_name: str
+    text: str
+    private: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnswerEdited(Event):
+    message: MessageRef
+    thread: MessageRef
+    author: UserRef
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnswerDeleted(Event):
+    message: MessageRef
+    thread: MessageRef
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandInvoked(Event):
+    """`/drill <name> <args...>` typed by `user` in `channel`."""
+
+    channel: ChannelRef
+    user: UserRef
+    user_name: str
+    name: str
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DirectMessage(Event):
+    user: UserRef
+    user_name: str
+    text: str
+
+
+InboundEvent = AnswerPosted | AnswerEdited | AnswerDeleted | CommandInvoked | DirectMessage
+
+
+# --- outbound -------------------------------------------------------------------------------
+
+
+class Reaction(StrEnum):
+    """Marks the bot puts on an answer; each adapter maps them to its own emoji."""
+
+    RECEIVED = "received"
+    GRADED = "graded"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class CardField:
+    label: str
+    value: str
+    inline: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    action_id: str
+    value: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A platform-neutral message. Text may mention people as `<@user_id>` (Slack and Discord
+    share that form); text people wrote must pass through `bot.text.neutralize` first.
+    `deadline` is shown in each reader's own time zone where the platform can do that."""
+
+    title: str
+    body: str = ""
+    fields: tuple[CardField, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    footer: str = ""
+    deadline: datetime | None = None
+    names: dict[str, str] = field(default_factory=dict)
+    """Display names for mentioned user ids, for adapters that cannot render mentions."""

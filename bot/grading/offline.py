@@ -1,0 +1,162 @@
+"""The offline grader: no network, no key, no model download. It matches the answer's sentences
+against each rubric point's own wording, phrasings and related terms, weighting words by how
+distinctive they are across the bank (IDF)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.grading.base import Flag, Grade, PointGrade, Verdict, compose_feedback
+from bot.grading.text import (
+    content_stems,
+    is_injection,
+    is_term_list,
+    normalized,
+    sentences,
+)
+from bot.questions.schema import Question, RubricPoint
+
+VERSION = "lexical-1"
+FULL_AT = 0.55
+PARTIAL_AT = 0.30
+MIN_WINDOW_STEMS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    stems: frozenset[str]
+    weight: float
+
+
+class OfflineGrader:
+    """Rubric grading by weighted lexical overlap, sentence by sentence."""
+
+    def __init__(self, questions: Iterable[Question]) -> None:
+        self._idf = _idf(list(questions))
+        self._profiles: dict[tuple[str, str], list[list[_Phrase]]] = {}
+
+    @property
+    def id(self) -> str:
+        return f"offline:{VERSION}"
+
+    async def grade(self, question: Question, answer: str) -> Grade:
+        return self.grade_now(question, answer)
+
+    def grade_now(self, question: Question, answer: str) -> Grade:
+        """The same as `grade`, without the event loop: the offline grader never waits."""
+        flags: set[Flag] = set()
+        windows = self._windows(answer, flags)
+        points = []
+        for rubric_point, phrases in zip(question.rubric, self._profile(question), strict=True):
+            points.append(self._grade_point(rubric_point, phrases, windows))
+        if not any(p.verdict is not Verdict.MISSED for p in points) and windows:
+            if self._topicality(question, windows) < 0.1:
+                flags.add(Flag.OFF_TOPIC)
+        frozen = frozenset(flags)
+        graded = tuple(points)
+        return Grade(
+            points=graded,
+            feedback=compose_feedback(question, graded, frozen),
+            grader=self.id,
+            rubric_version=question.version,
+            flags=frozen,
+        )
+
+    def _windows(self, answer: str, flags: set[Flag]) -> list[tuple[str, frozenset[str]]]:
+        """Sentences (and adjacent pairs) that may carry evidence; lists, repeats and
+        instructions to the grader are dropped before matching."""
+        kept: list[str] = []
+        seen: set[str] = set()
+        for sentence in sentences(answer):
+            if is_injection(sentence):
+                flags.add(Flag.INJECTION)
+                continue
+            if is_term_list(sentence):
+                flags.add(Flag.KEYWORD_LIST)
+                continue
+            key = normalized(sentence)
+            if key in seen:
+                continue
+            seen.add(key)
+            kept.append(sentence)
+        windows = []
+        for i, sentence in enumerate(kept):
+            windows.append((sentence, frozenset(content_stems(sentence))))
+            if i + 1 < len(kept):
+                pair = f"{sentence} {kept[i + 1]}"
+                windows.append((pair, frozenset(content_stems(pair))))
+        return [w for w in windows if len(w[1]) >= MIN_WINDOW_STEMS]
+
+    def _profile(self, question: Question) -> list[list[_Phrase]]:
+        key = (question.id, question.version)
+        if key not in self._profiles:
+            self._profiles[key] = [self._phrases(p) for p in question.rubric]
+        return self._profiles[key]
+
+    def _phrases(self, point: RubricPoint) -> list[_Phrase]:
+        texts = [point.point, point.full_credit, *point.phrasings]
+        phrases = []
+        for text in texts:
+            stems = frozenset(content_stems(text))
+            if stems:
+                phrases.append(_Phrase(stems, sum(self._w(s) for s in stems)))
+        for term in point.terms:
+            stems = frozenset(content_stems(term))
+            if stems:
+                # A named term is strong evidence on its own, but only inside a sentence.
+                phrases.append(_Phrase(stems, sum(self._w(s) for s in stems) * 1.6))
+        return phrases
+
+    def _w(self, stem: str) -> float:
+        return self._idf.get(stem, self._idf.get("", 1.0))
+
+    def _grade_point(
+        self,
+        point: RubricPoint,
+        phrases: list[_Phrase],
+        windows: list[tuple[str, frozenset[str]]],
+    ) -> PointGrade:
+        best, evidence = 0.0, ""
+        for text, stems in windows:
+            score = max(
+                (sum(self._w(s) for s in p.stems & stems) / p.weight for p in phrases),
+                default=0.0,
+            )
+            if score > best:
+                best, evidence = score, text
+        verdict = (
+            Verdict.FULL if best >= FULL_AT else Verdict.PARTIAL if best >= PARTIAL_AT
+            else Verdict.MISSED
+        )  # fmt: skip
+        rationale = f"closest match {best:.0%} of the point's wording"
+        return PointGrade(
+            point_id=point.id,
+            point=point.point,
+            weight=point.weight,
+            verdict=verdict,
+            rationale=rationale,
+            evidence=evidence if verdict is not Verdict.MISSED else "",
+        )
+
+    def _topicality(self, question: Question, windows: list[tuple[str, frozenset[str]]]) -> float:
+        vocab = frozenset(content_stems(f"{question.prompt} {question.model_answer}"))
+        answer = frozenset().union(*(s for _, s in windows))
+        if not answer:
+            return 0.0
+        return len(answer & vocab) / len(answer)
+
+
+def _idf(questions: list[Question]) -> dict[str, float]:
+    """Inverse document frequency over every rubric point of the bank."""
+    docs: list[set[str]] = []
+    for q in questions:
+        for p in q.rubric:
+            docs.append(set(content_stems(" ".join([p.point, p.full_credit, *p.phrasings, *p.terms]))))
+    counts: Counter[str] = Counter(s for d in docs for s in d)
+    n = max(len(docs), 1)
+    idf = {s: math.log((n + 1) / (c + 1)) + 1.0 for s, c in counts.items()}
+    idf[""] = math.log(n + 1) + 1.0  # words the bank never uses
+    return idf

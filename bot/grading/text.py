@@ -1,0 +1,84 @@
+"""Lexical helpers for the offline grader: tokens, light stemming, sentences, and the shapes of
+answers that should earn nothing (term lists, repeated text, instructions to the grader)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its itself
+    just me more most my myself no nor not now of off on once only or other our ours ourselves out
+    over own same she should so some such than that the their theirs them themselves then there
+    these they this those through to too under until up very was we were what when where which
+    while who whom why will with would you your yours yourself yourselves also like e g eg i e ie
+    etc s t d ll m re ve let lets get gets got really just maybe think guess probably thing things
+    way one say said use used using make makes made""".split()
+)
+
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+|\s+-\s+|\s+–\s+|\s+—\s+")
+
+_SUFFIXES = (
+    "ational", "tional", "ization", "isation", "iveness", "fulness", "ousness", "ements",
+    "ement", "ments", "ment", "ations", "ation", "ingly", "edly", "ities", "ity", "ness",
+    "ings", "ing", "ers", "er", "ies", "ied", "ed", "es", "ly", "s",
+)  # fmt: skip
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A deliberately light stemmer: enough to match 'retraining'/'retrain'/'retrained'."""
+    if len(word) <= 3 or word.isdigit():
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            if suffix in ("ies", "ied", "ities", "ity"):
+                base += "y" if suffix in ("ies", "ied") else ""
+            return base
+    return word
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("/", " "))
+
+
+def content_stems(text: str) -> list[str]:
+    """Stems of the words that carry meaning, in order."""
+    return [stem(w.replace("-", "").replace("'", "")) for w in words(text) if w not in STOPWORDS]
+
+
+def sentences(text: str) -> list[str]:
+    parts = [p.strip() for p in _SENTENCE_END.split(text) if p and p.strip()]
+    return [p for p in parts if words(p)]
+
+
+def is_term_list(sentence: str) -> bool:
+    """A run of short comma-separated items with no explanation: 'PSI, KS test, drift, MLflow'."""
+    body = sentence.split(":", 1)[1] if ":" in sentence else sentence
+    items = [i.strip() for i in re.split(r"[,;]| and ", body) if i.strip()]
+    if len(items) < 5:
+        return False
+    short = sum(1 for i in items if len(words(i)) <= 3)
+    return short / len(items) >= 0.8
+
+
+_INJECTION = re.compile(
+    r"ignore (all |any |the |previous |prior |above |your )*(rubric|instructions?|rules|guidelines)"
+    r"|(automated|ai|llm) grader|note (for|to) the (grader|evaluator|model)"
+    r"|(give|award|assign|return|mark|score)\b[^.]{0,40}\b(10|ten|full marks|full credit|maximum)"
+    r"|\b10\s*/\s*10\b|pre-?approved|system prompt|you are (now )?(a|an|the) "
+    r"|disregard (the|all|previous)|every point (marked |as )?covered",
+    re.IGNORECASE,
+)
+
+
+def is_injection(sentence: str) -> bool:
+    return bool(_INJECTION.search(sentence))
+
+
+def normalized(sentence: str) -> str:
+    return " ".join(words(sentence))

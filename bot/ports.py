@@ -1,0 +1,44 @@
+"""The one seam between the core and a chat platform."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from bot.domain import Card, ChannelRef, InboundEvent, MessageRef, Reaction, UserRef
+
+EventHandler = Callable[[InboundEvent], Awaitable[Card | None]]
+"""Handles one inbound event; the card it returns is the private reply to a command."""
+
+
+class ChatAdapter(Protocol):
+    """What the core needs from a chat platform. Adapters translate; they decide nothing."""
+
+    platform: str
+
+    async def start(self, on_event: EventHandler) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def post(self, channel: ChannelRef, card: Card) -> MessageRef:
+        """Post a new top-level message; its ref is the thread answers go into."""
+        ...
+
+    async def reply(
+        self,
+        parent: MessageRef,
+        card: Card,
+        *,
+        private_to: UserRef | None = None,
+        broadcast: bool = False,
+    ) -> MessageRef | None:
+        """Reply in `parent`'s thread; only `private_to` sees it when set."""
+        ...
+
+    async def send_dm(self, user: UserRef, card: Card) -> MessageRef | None: ...
+
+    async def react(self, message: MessageRef, reaction: Reaction) -> None: ...
+
+    async def is_admin(self, user: UserRef, channel: ChannelRef) -> bool:
+        """Whether the platform itself makes `user` an admin of `channel`'s team."""
+        ...

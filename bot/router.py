@@ -1,0 +1,176 @@
+"""Inbound event → service call, by an explicit table. Commands reply with a private card."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.domain import (
+    AnswerDeleted,
+    AnswerEdited,
+    AnswerPosted,
+    Card,
+    CommandInvoked,
+    DirectMessage,
+    InboundEvent,
+)
+from bot.services import cards
+from bot.services.channels import ChannelService
+from bot.services.leaderboard import LeaderboardService, Period
+from bot.services.rounds import RoundService
+from bot.storage.models import ProcessedEvent
+from bot.storage.repo import insert_ignoring_conflict
+
+log = logging.getLogger(__name__)
+
+CommandHandler = Callable[[CommandInvoked], Awaitable[Card]]
+
+
+class Router:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        rounds: RoundService,
+        channels: ChannelService,
+        leaderboard: LeaderboardService,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._rounds = rounds
+        self._channels = channels
+        self._leaderboard = leaderboard
+        self._commands: dict[str, CommandHandler] = {
+            "today": self._today,
+            "leaderboard": self._leaderboard_command,
+            "help": self._help,
+            "post": self._post,
+            "close": self._close,
+        }
+        self._admin_only = frozenset({"post", "close"})
+
+    @property
+    def commands(self) -> frozenset[str]:
+        return frozenset(self._commands)
+
+    async def handle(self, event: InboundEvent) -> Card | None:
+        """Handle one event once: a platform's retry of an event already handled does nothing."""
+        if event.event_id is not None and not await self._first_delivery(event):
+            log.info("dropping a repeated delivery of event %s", event.event_id)
+            return None
+        try:
+            return await self._dispatch(event)
+        except Exception:
+            if event.event_id is not None:
+                await self._forget(event)  # let the platform's retry try again
+            log.exception("failed to handle %s", type(event).__name__)
+            return cards.notice(
+                "Something went wrong on our side",
+                "Nothing you sent was lost; please try again in a minute.",
+            )
+
+    async def _dispatch(self, event: InboundEvent) -> Card | None:
+        match event:
+            case AnswerPosted():
+                return await self._rounds.accept_answer(event)
+            case AnswerEdited():
+                await self._rounds.edit_answer(event)
+                return None
+            case AnswerDeleted():
+                await self._rounds.withdraw_answer(event)
+                return None
+            case CommandInvoked():
+                return await self._command(event)
+            case DirectMessage():
+                return cards.help_card("I take answers in each question's thread.")
+        raise TypeError(f"no route for {type(event).__name__}")
+
+    async def _command(self, event: CommandInvoked) -> Card:
+        name = event.name.strip().lower()
+        handler = self._commands.get(name)
+        if handler is None:
+            shown = name[:30] if name else ""
+            return cards.help_card(f"Unknown command `{shown}`." if shown else "")
+        if name in self._admin_only and not await self._channels.is_admin(event.user, event.channel):
+            return cards.notice(
+                "Admins only",
+                f"`/drill {name}` is for workspace admins and people listed in OPSDRILL_ADMINS.",
+            )
+        return await handler(event)
+
+    async def _today(self, event: CommandInvoked) -> Card:
+        return await self._rounds.today(event.channel)
+
+    async def _help(self, event: CommandInvoked) -> Card:
+        return cards.help_card()
+
+    async def _post(self, event: CommandInvoked) -> Card:
+        await self._channels.ensure(event.channel)
+        outcome = await self._rounds.post_now(event.channel)
+        return cards.notice(outcome.message)
+
+    async def _close(self, event: CommandInvoked) -> Card:
+        outcome = await self._rounds.close_current(event.channel)
+        return cards.notice(outcome.message)
+
+    async def _leaderboard_command(self, event: CommandInvoked) -> Card:
+        args = [a.lower() for a in event.args]
+        team_scope = "team" in args
+        periods = [a for a in args if a != "team"]
+        try:
+            period = Period(periods[0]) if periods else Period.WEEK
+        except ValueError:
+            return cards.notice(
+                f"Unknown period `{periods[0][:20]}`",
+                "Use `/drill leaderboard [team] [week|month|all]`.",
+            )
+        channel = await self._channels.find(event.channel)
+        if channel is None:
+            return cards.leaderboard_card("this channel", period, [])
+        today = self._today_in(channel.timezone)
+        if team_scope:
+            standings = await self._leaderboard.team_board(channel.team_id, period, today)
+            return cards.leaderboard_card("whole team", period, standings)
+        standings = await self._leaderboard.channel_board(channel.id, period, today)
+        return cards.leaderboard_card(f"#{channel.name}" if channel.name else "this channel",
+                                      period, standings)
+
+    def _today_in(self, zone: str) -> date:
+        return self._clock.now().astimezone(ZoneInfo(zone)).date()
+
+    async def _first_delivery(self, event: InboundEvent) -> bool:
+        platform = _platform_of(event)
+        async with self._sessions.begin() as session:
+            inserted = await insert_ignoring_conflict(
+                session,
+                ProcessedEvent,
+                {"platform": platform, "event_id": event.event_id, "processed_at": self._clock.now()},
+                conflict=["platform", "event_id"],
+            )
+        return inserted is not None
+
+    async def _forget(self, event: InboundEvent) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(ProcessedEvent).where(
+                    ProcessedEvent.platform == _platform_of(event),
+                    ProcessedEvent.event_id == event.event_id,
+                )
+            )
+
+
+def _platform_of(event: InboundEvent) -> str:
+    match event:
+        case AnswerPosted() | AnswerEdited():
+            return event.author.platform
+        case AnswerDeleted():
+            return event.message.channel.platform
+        case CommandInvoked() | DirectMessage():
+            return event.user.platform

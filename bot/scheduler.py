@@ -1,0 +1,85 @@
+"""APScheduler wiring: per channel, a cron trigger in its own time zone that opens the round and
+one that closes it, plus a periodic sweep that catches anything a trigger could not do.
+Jobs only call services; whether a round opens is decided by the database, not the timer."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services.rounds import RoundService, schedule_of
+from bot.storage.models import Channel
+
+log = logging.getLogger(__name__)
+
+
+class RoundScheduler:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        rounds: RoundService,
+        sweep_every: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self._sessions = sessions
+        self._rounds = rounds
+        self._sweep_every = sweep_every
+        self._scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        )
+
+    async def start(self) -> None:
+        """Catch up on anything missed while the bot was down, then schedule every channel."""
+        await self._rounds.sync_all()
+        async with self._sessions() as session:
+            channels = (await session.scalars(select(Channel).where(Channel.active))).all()
+        for channel in channels:
+            self._schedule(channel)
+        self._scheduler.add_job(
+            self._rounds.sync_all,
+            IntervalTrigger(seconds=self._sweep_every.total_seconds()),
+            id="sweep",
+            replace_existing=True,
+        )
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    async def reschedule(self, channel_id: int) -> None:
+        """Install (or replace) a channel's jobs after its schedule changed."""
+        async with self._sessions() as session:
+            channel = await session.get(Channel, channel_id)
+        if channel is None or not channel.active:
+            for kind in ("open", "close"):
+                job = self._scheduler.get_job(f"{kind}:{channel_id}")
+                if job is not None:
+                    job.remove()
+            return
+        self._schedule(channel)
+
+    def job_ids(self) -> list[str]:
+        return sorted(job.id for job in self._scheduler.get_jobs())
+
+    def _schedule(self, channel: Channel) -> None:
+        schedule = schedule_of(channel)
+        for kind, trigger in (("open", schedule.open_trigger()), ("close", schedule.close_trigger())):
+            self._scheduler.add_job(
+                self._rounds.sync_channel,
+                trigger,
+                args=[channel.id],
+                id=f"{kind}:{channel.id}",
+                replace_existing=True,
+            )
+        log.info(
+            "channel %s: rounds at %s %s on %s, open for %s min",
+            channel.id, channel.post_time, channel.timezone, channel.weekdays,
+            channel.window_minutes,
+        )  # fmt: skip

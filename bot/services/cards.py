@@ -1,0 +1,103 @@
+"""The messages the bot sends, as platform-neutral cards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain import Button, Card, CardField
+from bot.grading.base import Grade, Verdict
+from bot.questions.schema import Question
+from bot.services.leaderboard import Period, Standing
+from bot.text import clip, neutralize
+
+ANSWER_PRIVATELY = "answer_privately"
+_VERDICT_MARK = {Verdict.FULL: "✅", Verdict.PARTIAL: "🟡", Verdict.MISSED: "❌"}
+_MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
+
+
+def question_card(question: Question, *, closes_at: datetime, late: bool = False) -> Card:
+    body = question.prompt
+    if question.context:
+        body = f"{question.context.strip()}\n\n{body}"
+    how = "Reply in this thread with your answer; an edit before the deadline replaces it."
+    if late:
+        how = "Posted late (the bot was offline at the scheduled time). " + how
+    return Card(
+        title="Today's MLOps question",
+        body=body,
+        fields=(
+            CardField("Category", question.category.label),
+            CardField("Difficulty", question.difficulty.value.capitalize()),
+        ),
+        buttons=(Button("Answer privately", ANSWER_PRIVATELY),),
+        footer=how,
+        deadline=closes_at,
+    )
+
+
+def feedback_card(question: Question, grade: Grade) -> Card:
+    lines = []
+    for p in grade.points:
+        lines.append(f"{_VERDICT_MARK[p.verdict]} {p.point} ({p.earned:g}/{p.weight})")
+        if p.evidence:
+            lines.append(f"    you said: “{clip(neutralize(p.evidence), 160)}”")
+    note = " (provisional: a full regrade will follow)" if grade.provisional else ""
+    return Card(
+        title=f"Your answer scored {grade.score:g}/10{note}",
+        body="\n".join(lines),
+        fields=(CardField("Feedback", grade.feedback, inline=False),),
+        footer=f"Graded by {grade.grader}",
+    )
+
+
+def reveal_card(question: Question, standings: list[Standing]) -> Card:
+    rubric = "\n".join(f"• {p.point} ({p.weight} pts)" for p in question.rubric)
+    return Card(
+        title="Round closed: the model answer",
+        body=question.model_answer.strip(),
+        fields=(
+            CardField("What the rubric looked for", rubric, inline=False),
+            CardField("Today's standings", standings_text(standings, empty="Nobody answered."),
+                      inline=False),
+        ),
+        footer=f"Question: {question.id}",
+        names={s.user_id: s.name for s in standings},
+    )
+
+
+def standings_text(standings: list[Standing], *, empty: str, limit: int = 10) -> str:
+    if not standings:
+        return empty
+    rows = []
+    for s in standings[:limit]:
+        mark = _MEDALS.get(s.rank, f"{s.rank}.")
+        rounds = f" · {s.rounds} rounds" if s.rounds > 1 else ""
+        unit = "pt" if s.points == 1 else "pts"
+        rows.append(f"{mark} <@{s.user_id}> {s.points:g} {unit}{rounds}")
+    return "\n".join(rows)
+
+
+def leaderboard_card(scope: str, period: Period, standings: list[Standing]) -> Card:
+    return Card(
+        title=f"Leaderboard · {scope} · {period.label}",
+        body=standings_text(standings, empty="No graded answers in this period yet."),
+        footer="Points are the sum of your round scores; ties go to whoever answered first.",
+        names={s.user_id: s.name for s in standings},
+    )
+
+
+def notice(title: str, body: str = "") -> Card:
+    return Card(title=title, body=body)
+
+
+HELP = """\
+`/drill today` — today's question and its deadline
+`/drill leaderboard [week|month|all]` — this channel's standings (default: week)
+`/drill leaderboard team [week|month|all]` — the whole team's standings
+`/drill help` — this message
+Admins: `/drill post` posts today's question now · `/drill close` closes the open round
+Answer by replying in the question's thread. Only your latest answer counts."""
+
+
+def help_card(prefix: str = "") -> Card:
+    return Card(title="OpsDrill commands", body=(prefix + "\n\n" if prefix else "") + HELP)

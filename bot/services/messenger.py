@@ -1,0 +1,49 @@
+"""Routes outbound messages to the adapter of the platform they belong to."""
+
+from __future__ import annotations
+
+from bot.domain import Card, ChannelRef, MessageRef, Reaction, UserRef
+from bot.ports import ChatAdapter
+
+
+class PlatformUnavailable(RuntimeError):
+    """No adapter is running for a platform the data belongs to."""
+
+
+class Messenger:
+    def __init__(self, adapters: dict[str, ChatAdapter] | None = None) -> None:
+        self._adapters: dict[str, ChatAdapter] = dict(adapters or {})
+
+    def add(self, adapter: ChatAdapter) -> None:
+        self._adapters[adapter.platform] = adapter
+
+    @property
+    def adapters(self) -> list[ChatAdapter]:
+        return list(self._adapters.values())
+
+    def has(self, platform: str) -> bool:
+        return platform in self._adapters
+
+    def adapter(self, platform: str) -> ChatAdapter:
+        try:
+            return self._adapters[platform]
+        except KeyError:
+            raise PlatformUnavailable(f"no {platform} adapter is running") from None
+
+    async def post(self, channel: ChannelRef, card: Card) -> MessageRef:
+        return await self.adapter(channel.platform).post(channel, card)
+
+    async def reply(
+        self,
+        parent: MessageRef,
+        card: Card,
+        *,
+        private_to: UserRef | None = None,
+        broadcast: bool = False,
+    ) -> MessageRef | None:
+        return await self.adapter(parent.channel.platform).reply(
+            parent, card, private_to=private_to, broadcast=broadcast
+        )
+
+    async def react(self, message: MessageRef, reaction: Reaction) -> None:
+        await self.adapter(message.channel.platform).react(message, reaction)

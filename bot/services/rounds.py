@@ -1,0 +1,624 @@
+"""Daily rounds: open on schedule (exactly once), take answers, close with the reveal."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.domain import (
+    AnswerDeleted,
+    AnswerEdited,
+    AnswerPosted,
+    Card,
+    ChannelRef,
+    MessageRef,
+    Reaction,
+)
+from bot.questions.bank import Bank
+from bot.questions.rotation import next_question
+from bot.questions.schema import Question
+from bot.schedule import Schedule, Slot, parse_weekdays
+from bot.services import cards
+from bot.services.grading import GradingService, enqueue
+from bot.services.leaderboard import LeaderboardService
+from bot.services.messenger import Messenger
+from bot.storage import repo
+from bot.storage.models import Answer, Channel, Entry, QuestionVersion, Round, Team
+from bot.text import MAX_ANSWER_CHARS
+
+log = logging.getLogger(__name__)
+
+POST_LEASE = timedelta(minutes=2)
+LOOKBACK = timedelta(days=7)
+
+
+def schedule_of(channel: Channel) -> Schedule:
+    return Schedule(
+        post_time=time.fromisoformat(channel.post_time),
+        zone=ZoneInfo(channel.timezone),
+        weekdays=parse_weekdays(channel.weekdays),
+        window=timedelta(minutes=channel.window_minutes),
+    )
+
+
+def channel_ref(channel: Channel, team: Team) -> ChannelRef:
+    return ChannelRef(team.platform, team.external_id, channel.external_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an admin action did, in words for the person who asked."""
+
+    ok: bool
+    message: str
+
+
+class RoundService:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        bank: Bank,
+        question_rows: dict[str, int],
+        messenger: Messenger,
+        grading: GradingService,
+        leaderboard: LeaderboardService,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._bank = bank
+        self._question_rows = question_rows
+        self._messenger = messenger
+        self._grading = grading
+        self._leaderboard = leaderboard
+
+    # --- the schedule ----------------------------------------------------------------------
+
+    async def sync_all(self) -> None:
+        """Bring every active channel up to date: open due rounds, close expired ones, record
+        missed ones. Safe to call at any time, from any number of processes."""
+        async with self._sessions() as session:
+            ids = (await session.scalars(select(Channel.id).where(Channel.active))).all()
+        for channel_id in ids:
+            try:
+                await self.sync_channel(channel_id)
+            except Exception:
+                log.exception("could not bring channel %s up to date", channel_id)
+
+    async def sync_channel(self, channel_id: int) -> None:
+        now = self._clock.now()
+        await self._close_expired(channel_id, now)
+        async with self._sessions() as session:
+            channel = await session.get(Channel, channel_id)
+            if channel is None or not channel.active:
+                return
+            schedule = schedule_of(channel)
+            since = max(channel.schedule_changed_at, now - LOOKBACK)
+            slots = list(schedule.slots_between(since, now))
+            taken = set(
+                (
+                    await session.scalars(
+                        select(Round.local_date).where(
+                            Round.channel_id == channel_id,
+                            Round.local_date.in_([s.local_date for s in slots]),
+                        )
+                    )
+                ).all()
+            )
+        for slot in slots:
+            if slot.local_date in taken:
+                continue
+            if now < slot.closes_at:
+                await self._open(channel_id, slot, late=now - slot.opens_at > timedelta(minutes=5))
+            else:
+                await self._record_missed(channel_id, slot)
+        await self._retry_stuck(channel_id, now)
+
+    async def post_now(self, ref: ChannelRef) -> Outcome:
+        """Post today's question now (admins), unless today's round already exists."""
+        now = self._clock.now()
+        async with self._sessions() as session:
+            channel = await repo.find_channel(session, ref)
+            if channel is None:
+                return Outcome(False, "This channel is not set up for OpsDrill yet.")
+            schedule = schedule_of(channel)
+            today = schedule.local(now).date()
+            existing = (
+                await session.execute(
+                    select(Round).where(Round.channel_id == channel.id, Round.local_date == today)
+                )
+            ).scalar_one_or_none()
+            channel_id = channel.id
+        if existing is not None and existing.status != "missed":
+            state = "is open" if existing.status in ("open", "posting") else "has already run"
+            return Outcome(False, f"Today's round {state}; the next one opens on schedule.")
+        slot = Slot(today, now, now + schedule.window)
+        if existing is not None:  # a missed round today: reuse its date for the real one
+            async with self._sessions.begin() as session:
+                await session.delete(await session.get_one(Round, existing.id))
+        round_id = await self._open(channel_id, slot, late=False)
+        if round_id is None:
+            return Outcome(False, "Another OpsDrill process posted today's round a moment ago.")
+        return Outcome(True, "Posted today's question.")
+
+    async def _open(self, channel_id: int, slot: Slot, *, late: bool) -> int | None:
+        """Claim the slot (the unique key makes it exactly once), then post the question."""
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            channel = await session.get_one(Channel, channel_id)
+            question = await self._choose(session, channel)
+            round_id = await repo.insert_ignoring_conflict(
+                session,
+                Round,
+                {
+                    "channel_id": channel_id,
+                    "question_id": self._question_rows[question.id],
+                    "local_date": slot.local_date,
+                    "status": "posting",
+                    "opens_at": slot.opens_at,
+                    "closes_at": slot.closes_at,
+                    "lease_until": now + POST_LEASE,
+                },
+                conflict=["channel_id", "local_date"],
+            )
+        if round_id is None:
+            return None
+        await self._post(round_id, late=late)
+        return round_id
+
+    async def _choose(self, session: AsyncSession, channel: Channel) -> Question:
+        history = (
+            await session.execute(
+                select(QuestionVersion.slug, QuestionVersion.category)
+                .join(Round, Round.question_id == QuestionVersion.id)
+                .where(Round.channel_id == channel.id)
+                .order_by(Round.local_date)
+            )
+        ).all()
+        eligible = self._bank.eligible(
+            categories=channel.categories, difficulties=channel.difficulties
+        ) or list(self._bank)
+        return next_question(
+            eligible,
+            [slug for slug, _ in history],
+            seed=f"channel:{channel.id}",
+            last_category=history[-1][1] if history else None,
+        )
+
+    async def _post(self, round_id: int, *, late: bool) -> None:
+        async with self._sessions() as session:
+            rnd, channel, team, question_row = (
+                await session.execute(
+                    select(Round, Channel, Team, QuestionVersion)
+                    .join(Channel, Channel.id == Round.channel_id)
+                    .join(Team, Team.id == Channel.team_id)
+                    .join(QuestionVersion, QuestionVersion.id == Round.question_id)
+                    .where(Round.id == round_id)
+                )
+            ).one()
+        question = Question.model_validate(question_row.content)
+        ref = channel_ref(channel, team)
+        try:
+            posted = await self._messenger.post(
+                ref, cards.question_card(question, closes_at=rnd.closes_at, late=late)
+            )
+        except Exception:
+            log.exception(
+                "could not post round %s (question %s) to %s; will retry",
+                round_id, question.id, ref,
+            )  # fmt: skip
+            return
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Round)
+                .where(Round.id == round_id)
+                .values(
+                    status="open",
+                    message_id=posted.message_id,
+                    thread_id=posted.thread_id or posted.message_id,
+                    posted_at=self._clock.now(),
+                    lease_until=None,
+                )
+            )
+        log.info("posted round %s (question %s) to %s", round_id, question.id, ref)
+
+    async def _record_missed(self, channel_id: int, slot: Slot) -> None:
+        async with self._sessions.begin() as session:
+            inserted = await repo.insert_ignoring_conflict(
+                session,
+                Round,
+                {
+                    "channel_id": channel_id,
+                    "question_id": None,
+                    "local_date": slot.local_date,
+                    "status": "missed",
+                    "opens_at": slot.opens_at,
+                    "closes_at": slot.closes_at,
+                },
+                conflict=["channel_id", "local_date"],
+            )
+        if inserted is not None:
+            log.warning(
+                "channel %s missed its round of %s: the bot was not running between %s and %s",
+                channel_id, slot.local_date, slot.opens_at, slot.closes_at,
+            )  # fmt: skip
+
+    async def _retry_stuck(self, channel_id: int, now: datetime) -> None:
+        """Re-post rounds whose posting process died, and re-send reveals that failed."""
+        async with self._sessions.begin() as session:
+            stuck = (
+                await session.scalars(
+                    select(Round.id).where(
+                        Round.channel_id == channel_id,
+                        Round.status == "posting",
+                        Round.lease_until < now,
+                    )
+                )
+            ).all()
+            claimed = []
+            for round_id in stuck:
+                result = await session.execute(
+                    update(Round)
+                    .where(Round.id == round_id, Round.status == "posting", Round.lease_until < now)
+                    .values(lease_until=now + POST_LEASE)
+                )
+                if result.rowcount:  # type: ignore[attr-defined]
+                    claimed.append(round_id)
+        for round_id in claimed:
+            await self._post(round_id, late=True)
+
+    # --- closing ---------------------------------------------------------------------------
+
+    async def _close_expired(self, channel_id: int, now: datetime) -> None:
+        async with self._sessions() as session:
+            due = (
+                await session.scalars(
+                    select(Round.id).where(
+                        Round.channel_id == channel_id,
+                        Round.status.in_(("open", "posting")),
+                        Round.closes_at <= now,
+                    )
+                )
+            ).all()
+            unrevealed = (
+                await session.scalars(
+                    select(Round.id).where(
+                        Round.channel_id == channel_id,
+                        Round.status == "closed",
+                        Round.revealed_at.is_(None),
+                    )
+                )
+            ).all()
+        for round_id in due:
+            await self.close_round(round_id)
+        for round_id in unrevealed:
+            await self._reveal(round_id)
+
+    async def close_round(self, round_id: int) -> bool:
+        """Stop taking answers, finish grading, post the reveal. True if this call closed it."""
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(Round)
+                .where(Round.id == round_id, Round.status == "open")
+                .values(status="closed", closed_at=now)
+            )
+            closed = bool(result.rowcount)  # type: ignore[attr-defined]
+            if not closed:
+                # A round that never got posted has nothing to reveal.
+                await session.execute(
+                    update(Round)
+                    .where(Round.id == round_id, Round.status == "posting")
+                    .values(status="missed", lease_until=None)
+                )
+        if closed:
+            await self._grading.drain(round_id=round_id)
+            await self._reveal(round_id)
+        return closed
+
+    async def close_current(self, ref: ChannelRef) -> Outcome:
+        async with self._sessions() as session:
+            channel = await repo.find_channel(session, ref)
+            rnd = None
+            if channel is not None:
+                rnd = (
+                    await session.execute(
+                        select(Round)
+                        .where(Round.channel_id == channel.id, Round.status == "open")
+                        .order_by(Round.opens_at.desc())
+                        .limit(1)
+                    )
+                ).scalar_one_or_none()
+        if rnd is None:
+            return Outcome(False, "There is no open round in this channel.")
+        if await self.close_round(rnd.id):
+            return Outcome(True, "Closed the round and posted the model answer.")
+        return Outcome(False, "That round was closed a moment ago.")
+
+    async def _reveal(self, round_id: int) -> None:
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            claim = await session.execute(
+                update(Round)
+                .where(
+                    Round.id == round_id,
+                    Round.revealed_at.is_(None),
+                    (Round.lease_until.is_(None)) | (Round.lease_until < now),
+                )
+                .values(lease_until=now + POST_LEASE)
+            )
+            if not claim.rowcount:  # type: ignore[attr-defined]
+                return
+            rnd, channel, team, question_row = (
+                await session.execute(
+                    select(Round, Channel, Team, QuestionVersion)
+                    .join(Channel, Channel.id == Round.channel_id)
+                    .join(Team, Team.id == Channel.team_id)
+                    .join(QuestionVersion, QuestionVersion.id == Round.question_id)
+                    .where(Round.id == round_id)
+                )
+            ).one()
+        question = Question.model_validate(question_row.content)
+        standings = await self._leaderboard.round_standings(round_id)
+        ref = channel_ref(channel, team)
+        thread = MessageRef(ref, rnd.message_id or "", rnd.thread_id)
+        try:
+            await self._messenger.reply(
+                thread, cards.reveal_card(question, standings), broadcast=True
+            )
+        except Exception:
+            log.exception("could not post the reveal of round %s to %s; will retry", round_id, ref)
+            return
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Round)
+                .where(Round.id == round_id)
+                .values(revealed_at=self._clock.now(), lease_until=None)
+            )
+
+    # --- answers ---------------------------------------------------------------------------
+
+    async def accept_answer(self, event: AnswerPosted) -> Card | None:
+        """Store the answer and its grading job together, then acknowledge it."""
+        problem = _check_text(event.text)
+        now = self._clock.now()
+        refusal: Card | None = None
+        async with self._sessions.begin() as session:
+            rnd = await repo.round_for_thread(session, event.thread.channel, event.thread.message_id)
+            if rnd is None:
+                return None  # a thread that is not a round: not ours to judge
+            if problem:
+                refusal = cards.notice("Answer not accepted", problem)
+            elif rnd.status != "open" or now >= rnd.closes_at:
+                refusal = _closed_notice()
+            else:
+                member = await repo.member_for(session, event.author, event.author_name, now)
+                answer_id = await repo.insert_ignoring_conflict(
+                    session,
+                    Answer,
+                    {
+                        "round_id": rnd.id,
+                        "member_id": member.id,
+                        "message_id": event.message.message_id,
+                        "text": event.text,
+                        "private": event.private,
+                        "status": "counted",
+                        "revision": 1,
+                        "submitted_at": now,
+                    },
+                    conflict=["round_id", "message_id"],
+                )
+                if answer_id is None:
+                    return None  # the platform delivered this message twice
+                await _count(session, rnd.id, member.id, answer_id, now)
+                enqueue(session, answer_id, now)
+        if refusal is not None:
+            if event.private:
+                return refusal
+            await self._safe_reply(event.thread, refusal, event)
+            await self._safe_react(event.message, Reaction.REJECTED)
+            return None
+        self._grading.wake()
+        if event.private:
+            return cards.notice("Answer received", "It stays hidden until the reveal.")
+        await self._safe_react(event.message, Reaction.RECEIVED)
+        return None
+
+    async def edit_answer(self, event: AnswerEdited) -> None:
+        """An edit before close replaces the answer and its grade."""
+        problem = _check_text(event.text)
+        now = self._clock.now()
+        refusal: Card | None = None
+        async with self._sessions.begin() as session:
+            rnd = await repo.round_for_thread(session, event.thread.channel, event.thread.message_id)
+            answer = None if rnd is None else await _answer(session, rnd.id, event.message)
+            if rnd is None or answer is None:
+                return
+            if rnd.status != "open" or now >= rnd.closes_at:
+                refusal = _closed_notice("Edits")
+            elif problem:
+                refusal = cards.notice("Edit not accepted", problem)
+            else:
+                answer.text = event.text
+                answer.revision += 1
+                answer.edited_at = now
+                answer.status = "counted"
+                await _count(session, rnd.id, answer.member_id, answer.id, now)
+                enqueue(session, answer.id, now)
+        if refusal is not None:
+            await self._safe_reply(event.thread, refusal, event)
+            return
+        self._grading.wake()
+
+    async def withdraw_answer(self, event: AnswerDeleted) -> None:
+        """A deleted answer no longer counts; the member's previous answer counts again."""
+        async with self._sessions.begin() as session:
+            rnd = await repo.round_for_thread(session, event.thread.channel, event.thread.message_id)
+            if rnd is None or rnd.status != "open":
+                return
+            answer = await _answer(session, rnd.id, event.message)
+            if answer is None or answer.status == "withdrawn":
+                return
+            answer.status = "withdrawn"
+            entry = (
+                await session.execute(
+                    select(Entry).where(
+                        Entry.round_id == rnd.id, Entry.member_id == answer.member_id
+                    )
+                )
+            ).scalar_one_or_none()
+            if entry is None or entry.answer_id != answer.id:
+                return
+            previous = (
+                await session.execute(
+                    select(Answer)
+                    .where(
+                        Answer.round_id == rnd.id,
+                        Answer.member_id == answer.member_id,
+                        Answer.status != "withdrawn",
+                        Answer.id != answer.id,
+                    )
+                    .order_by(Answer.submitted_at.desc(), Answer.id.desc())
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            if previous is None:
+                await session.delete(entry)
+            else:
+                previous.status = "counted"
+                entry.answer_id = previous.id
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def today(self, ref: ChannelRef) -> Card:
+        """The channel's current round, or when the next one opens."""
+        now = self._clock.now()
+        async with self._sessions() as session:
+            channel = await repo.find_channel(session, ref)
+            if channel is None:
+                return cards.notice(
+                    "No OpsDrill round here yet",
+                    "An admin can post today's question with `/drill post`.",
+                )
+            row = (
+                await session.execute(
+                    select(Round, QuestionVersion)
+                    .join(QuestionVersion, QuestionVersion.id == Round.question_id)
+                    .where(Round.channel_id == channel.id, Round.status.in_(("open", "closed")))
+                    .order_by(Round.opens_at.desc())
+                    .limit(1)
+                )
+            ).one_or_none()
+            schedule = schedule_of(channel)
+        if row is not None and row[0].status == "open":
+            return cards.question_card(
+                Question.model_validate(row[1].content), closes_at=row[0].closes_at
+            )
+        upcoming = schedule.next_slot(now)
+        when = upcoming.opens_at.astimezone(schedule.zone).strftime("%A %d %B at %H:%M %Z")
+        status = "paused" if not channel.active else f"opens {when}"
+        return cards.notice("No round is open right now", f"The next question {status}.")
+
+    async def open_thread(self, ref: ChannelRef) -> MessageRef | None:
+        """The thread of the channel's open round, if one is open."""
+        async with self._sessions() as session:
+            channel = await repo.find_channel(session, ref)
+            if channel is None:
+                return None
+            rnd = (
+                await session.execute(
+                    select(Round)
+                    .where(Round.channel_id == channel.id, Round.status == "open")
+                    .order_by(Round.opens_at.desc())
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+        if rnd is None or rnd.message_id is None:
+            return None
+        return MessageRef(ref, rnd.message_id, rnd.thread_id)
+
+    async def question_for_thread(self, thread: MessageRef) -> Question | None:
+        """The question of the round whose thread is `thread`, as it was posted."""
+        async with self._sessions() as session:
+            rnd = await repo.round_for_thread(session, thread.channel, thread.message_id)
+            if rnd is None or rnd.question_id is None:
+                return None
+            row = await session.get_one(QuestionVersion, rnd.question_id)
+        return Question.model_validate(row.content)
+
+    async def _safe_reply(
+        self, thread: MessageRef, card: Card, event: AnswerPosted | AnswerEdited
+    ) -> None:
+        try:
+            await self._messenger.reply(thread, card, private_to=event.author)
+        except Exception:
+            log.exception("could not reply privately in %s", thread.channel)
+
+    async def _safe_react(self, message: MessageRef, reaction: Reaction) -> None:
+        try:
+            await self._messenger.react(message, reaction)
+        except Exception:
+            log.exception("could not react to a message in %s", message.channel)
+
+
+async def _count(
+    session: AsyncSession, round_id: int, member_id: int, answer_id: int, now: datetime
+) -> None:
+    """Make `answer_id` the member's one counted answer in the round."""
+    inserted = await repo.insert_ignoring_conflict(
+        session,
+        Entry,
+        {
+            "round_id": round_id,
+            "member_id": member_id,
+            "answer_id": answer_id,
+            "first_answered_at": now,
+        },
+        conflict=["round_id", "member_id"],
+    )
+    if inserted is not None:
+        return
+    entry = (
+        await session.execute(
+            select(Entry).where(Entry.round_id == round_id, Entry.member_id == member_id)
+        )
+    ).scalar_one()
+    if entry.answer_id != answer_id:
+        await session.execute(
+            update(Answer).where(Answer.id == entry.answer_id).values(status="superseded")
+        )
+        entry.answer_id = answer_id
+
+
+async def _answer(session: AsyncSession, round_id: int, message: MessageRef) -> Answer | None:
+    return (
+        await session.execute(
+            select(Answer).where(Answer.round_id == round_id, Answer.message_id == message.message_id)
+        )
+    ).scalar_one_or_none()
+
+
+def _check_text(text: str) -> str | None:
+    stripped = text.strip()
+    if not stripped:
+        return "Your answer is empty. Write it in the thread and it will be graded."
+    if len(stripped) > MAX_ANSWER_CHARS:
+        return (
+            f"Your answer is {len(stripped):,} characters; the limit is {MAX_ANSWER_CHARS:,}. "
+            "Your text is still in your message: trim it and post again."
+        )
+    return None
+
+
+def _closed_notice(what: str = "Answers") -> Card:
+    return cards.notice(
+        "This round is closed",
+        f"{what} after the deadline are not counted. The next question comes on schedule.",
+    )

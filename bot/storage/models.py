@@ -1,0 +1,232 @@
+"""SQLAlchemy 2 models. Every stored time is UTC; invariants are constraints, not hopes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every database (SQLite keeps no offset of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class Team(Base):
+    """A Slack workspace, a Discord server, or the terminal's local team."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+
+    channels: Mapped[list[Channel]] = relationship(
+        back_populates="team", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Channel(Base):
+    """A channel that gets a daily round, with its schedule in its own time zone."""
+
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("team_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    post_time: Mapped[str] = mapped_column(String(5))  # "HH:MM", wall time in `timezone`
+    timezone: Mapped[str] = mapped_column(String(64))
+    weekdays: Mapped[str] = mapped_column(String(32))  # "mon,tue,wed,thu,fri"
+    window_minutes: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    categories: Mapped[list[Any] | None] = mapped_column(default=None)
+    difficulties: Mapped[list[Any] | None] = mapped_column(default=None)
+    created_at: Mapped[datetime]
+    schedule_changed_at: Mapped[datetime]
+
+    team: Mapped[Team] = relationship(back_populates="channels")
+
+
+class Member(Base):
+    """A person in a team, known by their platform user id."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("team_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+
+
+class QuestionVersion(Base):
+    """A question as it stood in the bank files; an edit adds a row with a new content hash."""
+
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("slug", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(32))
+    difficulty: Mapped[str] = mapped_column(String(16))
+    content: Mapped[dict[str, Any]]
+    synced_at: Mapped[datetime]
+
+
+class Round(Base):
+    """One channel's question for one local date. `status`: posting, open, closed or missed."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (UniqueConstraint("channel_id", "local_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id"))
+    local_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+    posted_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    revealed_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    thread_id: Mapped[str | None] = mapped_column(String(64))
+
+    channel: Mapped[Channel] = relationship()
+    question: Mapped[QuestionVersion | None] = relationship()
+
+
+class Answer(Base):
+    """One platform message answering a round. `status`: counted, superseded or withdrawn."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("round_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    revision: Mapped[int] = mapped_column(Integer, default=1)  # bumped by every edit
+    submitted_at: Mapped[datetime]
+    edited_at: Mapped[datetime | None]
+
+    member: Mapped[Member] = relationship()
+    round: Mapped[Round] = relationship()
+
+
+class Entry(Base):
+    """A member's part in a round: exactly one counted answer, and when they first answered."""
+
+    __tablename__ = "entries"
+    __table_args__ = (UniqueConstraint("round_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
+    first_answered_at: Mapped[datetime]
+
+
+class Grade(Base):
+    """A grade of one answer. Regrades add rows; the newest one counts."""
+
+    __tablename__ = "grades"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(
+        ForeignKey("answers.id", ondelete="CASCADE"), index=True
+    )
+    answer_revision: Mapped[int] = mapped_column(Integer)  # only a grade of the latest counts
+    grader: Mapped[str] = mapped_column(String(64))
+    question_version: Mapped[str] = mapped_column(String(32))
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    points: Mapped[list[Any]]
+    feedback: Mapped[str] = mapped_column(Text)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    flags: Mapped[list[Any]]
+    usage: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+
+
+class GradingJob(Base):
+    """Durable work: grade one answer. Claimed under a lease so a crash loses nothing."""
+
+    __tablename__ = "grading_jobs"
+    __table_args__ = (Index(None, "status", "run_after"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))  # pending, running, done, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ProcessedEvent(Base):
+    """Platform event ids already handled, so a platform's retry changes nothing."""
+
+    __tablename__ = "processed_events"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    processed_at: Mapped[datetime]

@@ -1,0 +1,103 @@
+"""Queries the services share. Each takes the caller's session; the caller owns the transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import ChannelRef, UserRef
+from bot.storage.models import Base, Channel, Grade, Member, Round, Team
+
+
+async def insert_ignoring_conflict(
+    session: AsyncSession, model: type[Base], values: dict[str, Any], *, conflict: list[str]
+) -> Any | None:
+    """INSERT … ON CONFLICT DO NOTHING; the new row's primary key (its first column), or None
+    if the row already existed.
+    This is how a second process (or a retry) finds the row taken without an error."""
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(model)  # type: ignore[arg-type]
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(*model.__table__.primary_key.columns)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def team_for(session: AsyncSession, platform: str, team_id: str, now: datetime) -> Team:
+    await insert_ignoring_conflict(
+        session,
+        Team,
+        {"platform": platform, "external_id": team_id, "name": "", "created_at": now},
+        conflict=["platform", "external_id"],
+    )
+    return (
+        await session.execute(
+            select(Team).where(Team.platform == platform, Team.external_id == team_id)
+        )
+    ).scalar_one()
+
+
+async def find_channel(session: AsyncSession, ref: ChannelRef) -> Channel | None:
+    return (
+        await session.execute(
+            select(Channel)
+            .join(Team)
+            .where(
+                Team.platform == ref.platform,
+                Team.external_id == ref.team_id,
+                Channel.external_id == ref.channel_id,
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def member_for(session: AsyncSession, user: UserRef, name: str, now: datetime) -> Member:
+    """The member for `user`, created on first sight; their display name kept current."""
+    team = await team_for(session, user.platform, user.team_id, now)
+    await insert_ignoring_conflict(
+        session,
+        Member,
+        {"team_id": team.id, "external_id": user.user_id, "display_name": name, "created_at": now},
+        conflict=["team_id", "external_id"],
+    )
+    member = (
+        await session.execute(
+            select(Member).where(Member.team_id == team.id, Member.external_id == user.user_id)
+        )
+    ).scalar_one()
+    if name and member.display_name != name:
+        member.display_name = name
+    return member
+
+
+async def round_for_thread(session: AsyncSession, channel: ChannelRef, thread_id: str) -> Round | None:
+    """The round whose question message is `thread_id` in `channel`."""
+    return (
+        await session.execute(
+            select(Round)
+            .join(Channel)
+            .join(Team)
+            .where(
+                Team.platform == channel.platform,
+                Team.external_id == channel.team_id,
+                Channel.external_id == channel.channel_id,
+                Round.message_id == thread_id,
+            )
+        )
+    ).scalar_one_or_none()
+
+
+def latest_grade_ids() -> Any:
+    """A subquery: the newest grade id of every graded answer."""
+    return (
+        select(Grade.answer_id, func.max(Grade.id).label("grade_id"))
+        .group_by(Grade.answer_id)
+        .subquery()
+    )

@@ -1,0 +1,37 @@
+"""Handling of text people wrote: it is data, it never pings anyone, and it has a size limit."""
+
+from __future__ import annotations
+
+import re
+
+MAX_ANSWER_CHARS = 4000
+
+# Slack's special mentions (<!here>, <!channel>, <!everyone>, <!subteam^ID>, <!date…> is ours
+# alone), Discord's role and user mentions, and the bare words that ping on Discord.
+_SLACK_SPECIAL = re.compile(r"<!([a-z]+)(\^[^>|]*)?(\|[^>]*)?>", re.IGNORECASE)
+_PLATFORM_MENTION = re.compile(r"<(@[!&]?|#)([A-Za-z0-9]+)(\|[^>]*)?>")
+_BARE_BROADCAST = re.compile(r"@(here|everyone|channel)\b", re.IGNORECASE)
+_ZWSP = "\u200b"
+
+
+def neutralize(text: str) -> str:
+    """Make user text safe to echo: no broadcast or personal pings survive, the words stay."""
+
+    def special(m: re.Match[str]) -> str:
+        label = m.group(3)[1:] if m.group(3) else m.group(1)
+        return f"@{_ZWSP}{label.lstrip('@')}"
+
+    def mention(m: re.Match[str]) -> str:
+        label = m.group(3)[1:] if m.group(3) else m.group(2)
+        sigil = "#" if m.group(1) == "#" else "@"
+        return f"{sigil}{_ZWSP}{label}"
+
+    text = _SLACK_SPECIAL.sub(special, text)
+    text = _PLATFORM_MENTION.sub(mention, text)
+    return _BARE_BROADCAST.sub(lambda m: f"@{_ZWSP}{m.group(1)}", text)
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten text for display, marking the cut."""
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
