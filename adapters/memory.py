@@ -78,8 +78,11 @@ class MemoryAdapter:
         private_to: UserRef | None = None,
         broadcast: bool = False,
     ) -> MessageRef | None:
-        ref = MessageRef(parent.channel, self._new_message(parent.channel).message_id,
-                         parent.thread_id or parent.message_id)
+        ref = MessageRef(
+            parent.channel,
+            self._new_message(parent.channel).message_id,
+            parent.thread_id or parent.message_id,
+        )
         self._record(Sent("reply", ref, card, private_to, broadcast, parent=parent))
         return ref
 
@@ -108,8 +111,9 @@ class MemoryAdapter:
         self, user: UserRef, thread: MessageRef, text: str, *, event_id: str | None = None
     ) -> tuple[MessageRef, Card | None]:
         """`user` replies in `thread`; returns the new message and any direct response."""
-        message = MessageRef(thread.channel, self._new_message(thread.channel).message_id,
-                             thread.message_id)
+        message = MessageRef(
+            thread.channel, self._new_message(thread.channel).message_id, thread.message_id
+        )
         self.authors[message.message_id] = user.user_id
         response = await self._deliver(
             AnswerPosted(
@@ -171,8 +175,11 @@ class MemoryAdapter:
         return [s for s in self.sent if s.kind == "reply" and s.private_to == user]
 
     def reactions_on(self, message: MessageRef) -> list[Reaction]:
-        return [s.reaction for s in self.sent if s.kind == "react" and s.message == message
-                and s.reaction is not None]
+        return [
+            s.reaction
+            for s in self.sent
+            if s.kind == "react" and s.message == message and s.reaction is not None
+        ]
 
     # --- internals ---------------------------------------------------------------------------
 

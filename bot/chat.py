@@ -16,8 +16,9 @@ QUIT = {"/quit", "/exit", "quit", "exit"}
 
 
 async def run_chat(settings: Settings, console: Console, *, name: str) -> None:
-    adapter = ConsoleAdapter(team_id=CHAT_TEAM, console=console,
-                             channel_names={CHAT_CHANNEL: CHAT_CHANNEL})
+    adapter = ConsoleAdapter(
+        team_id=CHAT_TEAM, console=console, channel_names={CHAT_CHANNEL: CHAT_CHANNEL}
+    )
     app = await App.create(settings, adapters=[adapter])
     me = adapter.user("U-me", name)
     adapter.admins.add(me.user_id)  # it is your own bot: you may post and close rounds
@@ -50,8 +51,11 @@ async def run_chat(settings: Settings, console: Console, *, name: str) -> None:
             else:
                 thread = await app.rounds.open_thread(channel)
                 if thread is None:
-                    console.print("No round is open right now. `/drill today` tells when the next "
-                                  "one opens; `/drill post` posts one now.", style="yellow")
+                    console.print(
+                        "No round is open right now. `/drill today` tells when the next "
+                        "one opens; `/drill post` posts one now.",
+                        style="yellow",
+                    )
                     continue
                 adapter.show((await adapter.answer(me, thread, line))[1])
             await asyncio.sleep(0)

@@ -86,7 +86,9 @@ def run() -> None:
 
 @app.command()
 def health(
-    max_age: Annotated[int, typer.Option(help="Seconds after which the bot counts as stuck.")] = 120,
+    max_age: Annotated[
+        int, typer.Option(help="Seconds after which the bot counts as stuck.")
+    ] = 120,
 ) -> None:
     """Exit 0 if a running `opsdrill run` has shown signs of life recently (for HEALTHCHECK)."""
     path: Path = _settings().heartbeat_file

@@ -29,8 +29,9 @@ def demo_answers(question: Question) -> list[tuple[str, str, str]]:
 
 
 async def run_demo(settings: Settings, console: Console) -> None:
-    adapter = ConsoleAdapter(team_id=DEMO_TEAM, console=console,
-                             channel_names={DEMO_CHANNEL: DEMO_CHANNEL})
+    adapter = ConsoleAdapter(
+        team_id=DEMO_TEAM, console=console, channel_names={DEMO_CHANNEL: DEMO_CHANNEL}
+    )
     console.rule("[bold]OpsDrill demo")
     console.print(f"Database: {_safe_url(settings.database_url)} · grader: offline", style="dim")
     app = await App.create(settings, adapters=[adapter])

@@ -98,7 +98,9 @@ class Router:
         if handler is None:
             shown = name[:30] if name else ""
             return cards.help_card(f"Unknown command `{shown}`." if shown else "")
-        if name in self._admin_only and not await self._channels.is_admin(event.user, event.channel):
+        if name in self._admin_only and not await self._channels.is_admin(
+            event.user, event.channel
+        ):
             return cards.notice(
                 "Admins only",
                 f"`/drill {name}` is for workspace admins and people listed in OPSDRILL_ADMINS.",
@@ -139,8 +141,9 @@ class Router:
             standings = await self._leaderboard.team_board(channel.team_id, period, today)
             return cards.leaderboard_card("whole team", period, standings)
         standings = await self._leaderboard.channel_board(channel.id, period, today)
-        return cards.leaderboard_card(f"#{channel.name}" if channel.name else "this channel",
-                                      period, standings)
+        return cards.leaderboard_card(
+            f"#{channel.name}" if channel.name else "this channel", period, standings
+        )
 
     def _today_in(self, zone: str) -> date:
         return self._clock.now().astimezone(ZoneInfo(zone)).date()
@@ -151,7 +154,11 @@ class Router:
             inserted = await insert_ignoring_conflict(
                 session,
                 ProcessedEvent,
-                {"platform": platform, "event_id": event.event_id, "processed_at": self._clock.now()},
+                {
+                    "platform": platform,
+                    "event_id": event.event_id,
+                    "processed_at": self._clock.now(),
+                },
                 conflict=["platform", "event_id"],
             )
         return inserted is not None

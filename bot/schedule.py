@@ -72,13 +72,13 @@ class Schedule:
         )
 
     def slots_between(self, start: datetime, end: datetime) -> Iterator[Slot]:
-        """Scheduled slots whose opening falls in (start, end], oldest first."""
+        """Scheduled slots whose opening falls in [start, end], oldest first."""
         day = self.local(start).date() - timedelta(days=1)
         last = self.local(end).date()
         while day <= last:
             if day.weekday() in self.weekdays:
                 slot = self.slot(day)
-                if start < slot.opens_at <= end:
+                if start <= slot.opens_at <= end:
                     yield slot
             day += timedelta(days=1)
 

@@ -70,7 +70,10 @@ class RoundScheduler:
 
     def _schedule(self, channel: Channel) -> None:
         schedule = schedule_of(channel)
-        for kind, trigger in (("open", schedule.open_trigger()), ("close", schedule.close_trigger())):
+        for kind, trigger in (
+            ("open", schedule.open_trigger()),
+            ("close", schedule.close_trigger()),
+        ):
             self._scheduler.add_job(
                 self._rounds.sync_channel,
                 trigger,

@@ -29,8 +29,9 @@ class ConsoleAdapter(MemoryAdapter):
             return
         if sent.card is None or sent.message is None:
             return
-        where = "#" + self.channel_names.get(sent.message.channel.channel_id,
-                                             sent.message.channel.channel_id)
+        where = "#" + self.channel_names.get(
+            sent.message.channel.channel_id, sent.message.channel.channel_id
+        )
         if sent.kind == "post":
             subtitle, style = f"OpsDrill in {where}", "cyan"
         elif sent.private_to is not None:

@@ -25,10 +25,14 @@ PARTIAL_AT = 0.30
 MIN_WINDOW_STEMS = 4
 
 
+TERM_CAP = 0.45  # naming a term shows recognition, not explanation: partial credit at most
+
+
 @dataclass(frozen=True, slots=True)
 class _Phrase:
     stems: frozenset[str]
     weight: float
+    cap: float = 1.0
 
 
 class OfflineGrader:
@@ -106,8 +110,7 @@ class OfflineGrader:
         for term in point.terms:
             stems = frozenset(content_stems(term))
             if stems:
-                # A named term is strong evidence on its own, but only inside a sentence.
-                phrases.append(_Phrase(stems, sum(self._w(s) for s in stems) * 1.6))
+                phrases.append(_Phrase(stems, sum(self._w(s) for s in stems), cap=TERM_CAP))
         return phrases
 
     def _w(self, stem: str) -> float:
@@ -122,7 +125,7 @@ class OfflineGrader:
         best, evidence = 0.0, ""
         for text, stems in windows:
             score = max(
-                (sum(self._w(s) for s in p.stems & stems) / p.weight for p in phrases),
+                (min(p.cap, sum(self._w(s) for s in p.stems & stems) / p.weight) for p in phrases),
                 default=0.0,
             )
             if score > best:
@@ -154,7 +157,9 @@ def _idf(questions: list[Question]) -> dict[str, float]:
     docs: list[set[str]] = []
     for q in questions:
         for p in q.rubric:
-            docs.append(set(content_stems(" ".join([p.point, p.full_credit, *p.phrasings, *p.terms]))))
+            docs.append(
+                set(content_stems(" ".join([p.point, p.full_credit, *p.phrasings, *p.terms])))
+            )
     counts: Counter[str] = Counter(s for d in docs for s in d)
     n = max(len(docs), 1)
     idf = {s: math.log((n + 1) / (c + 1)) + 1.0 for s, c in counts.items()}

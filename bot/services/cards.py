@@ -57,8 +57,11 @@ def reveal_card(question: Question, standings: list[Standing]) -> Card:
         body=question.model_answer.strip(),
         fields=(
             CardField("What the rubric looked for", rubric, inline=False),
-            CardField("Today's standings", standings_text(standings, empty="Nobody answered."),
-                      inline=False),
+            CardField(
+                "Today's standings",
+                standings_text(standings, empty="Nobody answered."),
+                inline=False,
+            ),
         ),
         footer=f"Question: {question.id}",
         names={s.user_id: s.name for s in standings},

@@ -33,7 +33,9 @@ async def sync_questions(
                 },
                 conflict=["slug", "version"],
             )
-        found = await session.execute(select(QuestionVersion.slug, QuestionVersion.version, QuestionVersion.id))
+        found = await session.execute(
+            select(QuestionVersion.slug, QuestionVersion.version, QuestionVersion.id)
+        )
         current = {q.id: q.version for q in bank}
         for slug, version, row_id in found:
             if current.get(slug) == version:

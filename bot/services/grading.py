@@ -91,7 +91,9 @@ class GradingService:
                 Answer.round_id == round_id
             )
         async with self._sessions.begin() as session:
-            job = (await session.execute(stmt.with_for_update(skip_locked=True))).scalar_one_or_none()
+            job = (
+                await session.execute(stmt.with_for_update(skip_locked=True))
+            ).scalar_one_or_none()
             if job is None:
                 return None
             job.status = "running"
@@ -132,7 +134,9 @@ class GradingService:
                 log.exception("grading worker failed; retrying after the poll interval")
             self._wake.clear()
             waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-            _, pending = await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+            _, pending = await asyncio.wait(
+                waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED
+            )
             for task in pending:
                 task.cancel()
 
@@ -208,7 +212,9 @@ class GradingService:
             )
         except Exception:
             log.exception(
-                "could not deliver feedback for answer %s in %s", work.answer_id, work.thread.channel
+                "could not deliver feedback for answer %s in %s",
+                work.answer_id,
+                work.thread.channel,
             )
 
     async def _retry_later(self, job_id: int, exc: Exception) -> None:

@@ -171,7 +171,7 @@ class RoundService:
         if round_id is None:
             return None
         await self._post(round_id, late=late)
-        return round_id
+        return int(round_id)
 
     async def _choose(self, session: AsyncSession, channel: Channel) -> Question:
         history = (
@@ -391,7 +391,9 @@ class RoundService:
         now = self._clock.now()
         refusal: Card | None = None
         async with self._sessions.begin() as session:
-            rnd = await repo.round_for_thread(session, event.thread.channel, event.thread.message_id)
+            rnd = await repo.round_for_thread(
+                session, event.thread.channel, event.thread.message_id
+            )
             if rnd is None:
                 return None  # a thread that is not a round: not ours to judge
             if problem:
@@ -437,7 +439,9 @@ class RoundService:
         now = self._clock.now()
         refusal: Card | None = None
         async with self._sessions.begin() as session:
-            rnd = await repo.round_for_thread(session, event.thread.channel, event.thread.message_id)
+            rnd = await repo.round_for_thread(
+                session, event.thread.channel, event.thread.message_id
+            )
             answer = None if rnd is None else await _answer(session, rnd.id, event.message)
             if rnd is None or answer is None:
                 return
@@ -460,7 +464,9 @@ class RoundService:
     async def withdraw_answer(self, event: AnswerDeleted) -> None:
         """A deleted answer no longer counts; the member's previous answer counts again."""
         async with self._sessions.begin() as session:
-            rnd = await repo.round_for_thread(session, event.thread.channel, event.thread.message_id)
+            rnd = await repo.round_for_thread(
+                session, event.thread.channel, event.thread.message_id
+            )
             if rnd is None or rnd.status != "open":
                 return
             answer = await _answer(session, rnd.id, event.message)
@@ -600,7 +606,9 @@ async def _count(
 async def _answer(session: AsyncSession, round_id: int, message: MessageRef) -> Answer | None:
     return (
         await session.execute(
-            select(Answer).where(Answer.round_id == round_id, Answer.message_id == message.message_id)
+            select(Answer).where(
+                Answer.round_id == round_id, Answer.message_id == message.message_id
+            )
         )
     ).scalar_one_or_none()
 

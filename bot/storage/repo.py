@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,10 +23,10 @@ async def insert_ignoring_conflict(
     dialect = session.bind.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        insert(model)  # type: ignore[arg-type]
+        insert(model)
         .values(**values)
         .on_conflict_do_nothing(index_elements=conflict)
-        .returning(*model.__table__.primary_key.columns)
+        .returning(*sa_inspect(model).primary_key)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
 
@@ -77,7 +78,9 @@ async def member_for(session: AsyncSession, user: UserRef, name: str, now: datet
     return member
 
 
-async def round_for_thread(session: AsyncSession, channel: ChannelRef, thread_id: str) -> Round | None:
+async def round_for_thread(
+    session: AsyncSession, channel: ChannelRef, thread_id: str
+) -> Round | None:
     """The round whose question message is `thread_id` in `channel`."""
     return (
         await session.execute(

@@ -1,0 +1,103 @@
+"""The whole app wired to the in-memory platform, a fake clock and the offline grader, with
+one-line helpers for what people and the schedule do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+
+from adapters.memory import MemoryAdapter
+from bot.app import App
+from bot.clock import FakeClock
+from bot.domain import Card, ChannelRef, MessageRef, UserRef
+from bot.questions.schema import Question
+from tests.conftest import make_settings
+
+ADMIN = "U-admin"
+
+
+@dataclass
+class Harness:
+    app: App
+    platform: MemoryAdapter
+    clock: FakeClock
+    channel: ChannelRef
+    admin: UserRef
+
+    @classmethod
+    async def start(
+        cls,
+        database_url: str,
+        *,
+        now: datetime | None = None,
+        clock: FakeClock | None = None,
+        platform: MemoryAdapter | None = None,
+        schedule: bool = False,
+        **settings: Any,
+    ) -> Harness:
+        platform = platform or MemoryAdapter(admins={ADMIN})
+        if clock is None:
+            assert now is not None, "give a start time or a clock"
+            clock = FakeClock(now)
+        app = await App.create(
+            make_settings(database_url, **settings), adapters=[platform], clock=clock
+        )
+        await app.start(schedule=schedule, workers=False)
+        return cls(app, platform, clock, platform.channel("C1"), platform.user(ADMIN, "admin"))
+
+    async def restart(self, *, platform: MemoryAdapter | None = None) -> Harness:
+        """Stop this process and start a new one on the same database and clock."""
+        url = self.app.settings.database_url
+        await self.app.stop()
+        return await Harness.start(url, clock=self.clock, platform=platform or self.platform)
+
+    async def stop(self) -> None:
+        await self.app.stop()
+
+    async def configure(
+        self, *, at: time = time(9, 0), zone: str = "UTC", weekdays: str = "daily",
+        window_minutes: int = 8 * 60,
+    ) -> int:  # fmt: skip
+        return await self.app.channels.ensure(
+            self.channel, name="mlops", post_time=at, timezone=zone, weekdays=weekdays,
+            window_minutes=window_minutes,
+        )  # fmt: skip
+
+    async def tick(self, when: datetime | None = None) -> None:
+        """Move the clock (if told) and run what the scheduler's jobs run."""
+        if when is not None:
+            self.clock.set(when)
+        await self.app.rounds.sync_all()
+
+    async def command(self, line: str, user: UserRef | None = None) -> Card | None:
+        return await self.platform.command(user or self.admin, self.channel, line)
+
+    def thread(self) -> MessageRef:
+        """The thread of the latest question posted."""
+        ref = self.platform.posts()[-1].message
+        assert ref is not None
+        return ref
+
+    async def answer(self, user: UserRef, text: str, **kw: Any) -> MessageRef:
+        message, _ = await self.platform.answer(user, self.thread(), text, **kw)
+        return message
+
+    async def grade_all(self) -> int:
+        return await self.app.grading.drain()
+
+    async def question(self) -> Question:
+        q = await self.app.rounds.question_for_thread(self.thread())
+        assert q is not None
+        return q
+
+    def feedback_for(self, user: UserRef) -> list[Card]:
+        return [s.card for s in self.platform.private_replies_to(user) if s.card is not None]
+
+
+def strong_answer(q: Question) -> str:
+    return " ".join(p.phrasings[0].rstrip(".") + "." for p in q.rubric)
+
+
+def partial_answer(q: Question) -> str:
+    return q.rubric[0].phrasings[0]

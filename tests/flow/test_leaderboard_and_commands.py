@@ -1,0 +1,136 @@
+"""Leaderboards over periods and scopes, and the /drill commands people type."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain import ChannelRef
+from tests.flow.harness import Harness, partial_answer, strong_answer
+
+pytestmark = pytest.mark.asyncio
+
+# Monday 23 November 2026; the month began on a Sunday.
+MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def bot(database_url: str):  # type: ignore[no-untyped-def]
+    harness = await Harness.start(database_url, now=MONDAY - timedelta(days=14))
+    await harness.configure()
+    yield harness
+    await harness.stop()
+
+
+async def _play_round(bot: Harness, day: datetime, answers: dict[str, str]) -> None:
+    """Open the day's round, have people answer (strong/partial/weak) in order, close it."""
+    await bot.tick(day)
+    question = await bot.question()
+    texts = {
+        "strong": strong_answer(question),
+        "partial": partial_answer(question),
+        "weak": question.weak_answer.text,
+    }
+    for user_id, kind in answers.items():
+        bot.clock.advance(minutes=1)
+        await bot.answer(bot.platform.user(user_id, user_id.lower()), texts[kind])
+    await bot.grade_all()
+    await bot.tick(day + timedelta(hours=8))
+
+
+def _order(body: str) -> list[str]:
+    return [line.split("<@")[1].split(">")[0] for line in body.splitlines() if "<@" in line]
+
+
+async def test_week_month_and_all_time_count_only_their_own_rounds(bot: Harness) -> None:
+    await _play_round(bot, MONDAY - timedelta(days=14), {"OLD": "strong"})  # 9 Nov
+    await _play_round(bot, MONDAY - timedelta(days=2), {"MONTH": "strong"})  # Sat 21 Nov
+    await _play_round(bot, MONDAY, {"WEEK": "strong"})
+
+    week = await bot.command("leaderboard week")
+    month = await bot.command("leaderboard month")
+    alltime = await bot.command("leaderboard all")
+    assert week is not None and month is not None and alltime is not None
+    assert _order(week.body) == ["WEEK"]
+    assert sorted(_order(month.body)) == ["MONTH", "OLD", "WEEK"]
+    assert sorted(_order(alltime.body)) == ["MONTH", "OLD", "WEEK"]
+    assert "This week" in week.title and "All time" in alltime.title
+
+
+async def test_points_add_up_across_rounds_and_ties_go_to_who_answered_first(
+    bot: Harness,
+) -> None:
+    await _play_round(bot, MONDAY, {"LATE": "strong", "EARLY": "strong"})
+    # Same score, but EARLY's first answer came later on Monday... then Tuesday decides.
+    await _play_round(bot, MONDAY + timedelta(days=1), {"EARLY": "strong", "LATE": "strong"})
+    board = await bot.command("leaderboard week")
+    assert board is not None
+    assert _order(board.body) == ["LATE", "EARLY"]  # equal points: LATE answered first
+    assert "<@LATE> 20 pts · 2 rounds" in board.body
+
+    await _play_round(bot, MONDAY + timedelta(days=2), {"EARLY": "partial", "LATE": "weak"})
+    board = await bot.command("leaderboard week")
+    assert board is not None and _order(board.body)[0] == "EARLY"
+
+
+async def test_the_team_board_adds_up_every_channel_of_the_team(bot: Harness) -> None:
+    await _play_round(bot, MONDAY, {"ADA": "strong"})
+    other = ChannelRef(bot.channel.platform, bot.channel.team_id, "C2")
+    await bot.app.channels.ensure(other, name="ml-platform")
+    await bot.platform.command(bot.admin, other, "post")
+    question = await bot.question()
+    await bot.answer(bot.platform.user("BOB", "bob"), strong_answer(question))
+    await bot.grade_all()
+
+    channel_board = await bot.command("leaderboard")
+    team_board = await bot.command("leaderboard team")
+    assert channel_board is not None and team_board is not None
+    assert _order(channel_board.body) == ["ADA"]
+    assert sorted(_order(team_board.body)) == ["ADA", "BOB"]
+
+
+async def test_an_unknown_period_gets_a_friendly_hint(bot: Harness) -> None:
+    card = await bot.command("leaderboard yesterday")
+    assert card is not None and "Unknown period" in card.title
+
+
+async def test_unknown_commands_get_help_not_an_error(bot: Harness) -> None:
+    card = await bot.command("frobnicate now")
+    assert card is not None
+    assert card.title == "OpsDrill commands"
+    assert "Unknown command `frobnicate`" in card.body
+    assert "/drill leaderboard" in card.body
+
+
+async def test_today_shows_the_open_question_or_when_the_next_one_comes(bot: Harness) -> None:
+    bot.clock.set(MONDAY - timedelta(days=14, hours=1))
+    card = await bot.command("today")
+    assert card is not None and card.title == "No round is open right now"
+    assert "opens Monday 09 November at 09:00 UTC" in card.body
+    await bot.tick(MONDAY - timedelta(days=14))
+    card = await bot.command("today")
+    assert card is not None and card.title == "Today's MLOps question"
+
+
+async def test_admin_commands_are_refused_to_members(bot: Harness) -> None:
+    member = bot.platform.user("U-member", "member")
+    for command in ("post", "close"):
+        card = await bot.command(command, user=member)
+        assert card is not None and card.title == "Admins only"
+    assert bot.platform.posts() == []
+
+
+async def test_admins_listed_in_settings_may_post_and_close(database_url: str) -> None:
+    bot = await Harness.start(database_url, now=MONDAY, OPSDRILL_ADMINS="U-lead")
+    try:
+        lead = bot.platform.user("U-lead", "lead")
+        card = await bot.command("post", user=lead)
+        assert card is not None and card.title == "Posted today's question."
+        again = await bot.command("post", user=lead)
+        assert (again is not None and "already" in again.title) or "open" in again.title
+        closed = await bot.command("close", user=lead)
+        assert closed is not None and closed.title.startswith("Closed the round")
+        assert len([s for s in bot.platform.of_kind("reply") if s.broadcast]) == 1
+    finally:
+        await bot.stop()
