@@ -18,6 +18,7 @@ from bot.ports import ChatAdapter
 from bot.questions.bank import Bank, load_bank
 from bot.router import Router
 from bot.scheduler import RoundScheduler
+from bot.services.answers import AnswerService
 from bot.services.catalog import sync_questions
 from bot.services.channels import ChannelService
 from bot.services.grading import GradingService
@@ -55,6 +56,7 @@ class App:
     leaderboard: LeaderboardService
     channels: ChannelService
     rounds: RoundService
+    answers: AnswerService
     router: Router
     scheduler: RoundScheduler
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -95,10 +97,14 @@ class App:
             grading=grading,
             leaderboard=leaderboard,
         )
+        answers = AnswerService(
+            sessions=sessions, clock=clock, messenger=messenger, grading=grading
+        )
         router = Router(
             sessions=sessions,
             clock=clock,
             rounds=rounds,
+            answers=answers,
             channels=channels,
             leaderboard=leaderboard,
         )
@@ -115,6 +121,7 @@ class App:
             leaderboard=leaderboard,
             channels=channels,
             rounds=rounds,
+            answers=answers,
             router=router,
             scheduler=scheduler,
         )

@@ -21,6 +21,7 @@ from bot.domain import (
     InboundEvent,
 )
 from bot.services import cards
+from bot.services.answers import AnswerService
 from bot.services.channels import ChannelService
 from bot.services.leaderboard import LeaderboardService, Period
 from bot.services.rounds import RoundService
@@ -39,12 +40,14 @@ class Router:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         rounds: RoundService,
+        answers: AnswerService,
         channels: ChannelService,
         leaderboard: LeaderboardService,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._rounds = rounds
+        self._answers = answers
         self._channels = channels
         self._leaderboard = leaderboard
         self._commands: dict[str, CommandHandler] = {
@@ -79,12 +82,12 @@ class Router:
     async def _dispatch(self, event: InboundEvent) -> Card | None:
         match event:
             case AnswerPosted():
-                return await self._rounds.accept_answer(event)
+                return await self._answers.accept_answer(event)
             case AnswerEdited():
-                await self._rounds.edit_answer(event)
+                await self._answers.edit_answer(event)
                 return None
             case AnswerDeleted():
-                await self._rounds.withdraw_answer(event)
+                await self._answers.withdraw_answer(event)
                 return None
             case CommandInvoked():
                 return await self._command(event)

@@ -12,25 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.domain import (
-    AnswerDeleted,
-    AnswerEdited,
-    AnswerPosted,
     Card,
     ChannelRef,
     MessageRef,
-    Reaction,
 )
 from bot.questions.bank import Bank
 from bot.questions.rotation import next_question
 from bot.questions.schema import Question
 from bot.schedule import Schedule, Slot, parse_weekdays
 from bot.services import cards
-from bot.services.grading import GradingService, enqueue
+from bot.services.grading import GradingService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.messenger import Messenger
 from bot.storage import repo
-from bot.storage.models import Answer, Channel, Entry, QuestionVersion, Round, Team
-from bot.text import MAX_ANSWER_CHARS
+from bot.storage.models import Channel, QuestionVersion, Round, Team
 
 log = logging.getLogger(__name__)
 
@@ -194,17 +189,7 @@ class RoundService:
 
     async def _post(self, round_id: int, *, late: bool) -> None:
         async with self._sessions() as session:
-            rnd, channel, team, question_row = (
-                await session.execute(
-                    select(Round, Channel, Team, QuestionVersion)
-                    .join(Channel, Channel.id == Round.channel_id)
-                    .join(Team, Team.id == Channel.team_id)
-                    .join(QuestionVersion, QuestionVersion.id == Round.question_id)
-                    .where(Round.id == round_id)
-                )
-            ).one()
-        question = Question.model_validate(question_row.content)
-        ref = channel_ref(channel, team)
+            rnd, ref, question = await _round_context(session, round_id)
         try:
             posted = await self._messenger.post(
                 ref, cards.question_card(question, closes_at=rnd.closes_at, late=late)
@@ -356,18 +341,8 @@ class RoundService:
             )
             if not claim.rowcount:  # type: ignore[attr-defined]
                 return
-            rnd, channel, team, question_row = (
-                await session.execute(
-                    select(Round, Channel, Team, QuestionVersion)
-                    .join(Channel, Channel.id == Round.channel_id)
-                    .join(Team, Team.id == Channel.team_id)
-                    .join(QuestionVersion, QuestionVersion.id == Round.question_id)
-                    .where(Round.id == round_id)
-                )
-            ).one()
-        question = Question.model_validate(question_row.content)
+            rnd, ref, question = await _round_context(session, round_id)
         standings = await self._leaderboard.round_standings(round_id)
-        ref = channel_ref(channel, team)
         thread = MessageRef(ref, rnd.message_id or "", rnd.thread_id)
         try:
             await self._messenger.reply(
@@ -382,124 +357,6 @@ class RoundService:
                 .where(Round.id == round_id)
                 .values(revealed_at=self._clock.now(), lease_until=None)
             )
-
-    # --- answers ---------------------------------------------------------------------------
-
-    async def accept_answer(self, event: AnswerPosted) -> Card | None:
-        """Store the answer and its grading job together, then acknowledge it."""
-        problem = _check_text(event.text)
-        now = self._clock.now()
-        refusal: Card | None = None
-        async with self._sessions.begin() as session:
-            rnd = await repo.round_for_thread(
-                session, event.thread.channel, event.thread.message_id
-            )
-            if rnd is None:
-                return None  # a thread that is not a round: not ours to judge
-            if problem:
-                refusal = cards.notice("Answer not accepted", problem)
-            elif rnd.status != "open" or now >= rnd.closes_at:
-                refusal = _closed_notice()
-            else:
-                member = await repo.member_for(session, event.author, event.author_name, now)
-                answer_id = await repo.insert_ignoring_conflict(
-                    session,
-                    Answer,
-                    {
-                        "round_id": rnd.id,
-                        "member_id": member.id,
-                        "message_id": event.message.message_id,
-                        "text": event.text,
-                        "private": event.private,
-                        "status": "counted",
-                        "revision": 1,
-                        "submitted_at": now,
-                    },
-                    conflict=["round_id", "message_id"],
-                )
-                if answer_id is None:
-                    return None  # the platform delivered this message twice
-                await _count(session, rnd.id, member.id, answer_id, now)
-                enqueue(session, answer_id, now)
-        if refusal is not None:
-            if event.private:
-                return refusal
-            await self._safe_reply(event.thread, refusal, event)
-            await self._safe_react(event.message, Reaction.REJECTED)
-            return None
-        self._grading.wake()
-        if event.private:
-            return cards.notice("Answer received", "It stays hidden until the reveal.")
-        await self._safe_react(event.message, Reaction.RECEIVED)
-        return None
-
-    async def edit_answer(self, event: AnswerEdited) -> None:
-        """An edit before close replaces the answer and its grade."""
-        problem = _check_text(event.text)
-        now = self._clock.now()
-        refusal: Card | None = None
-        async with self._sessions.begin() as session:
-            rnd = await repo.round_for_thread(
-                session, event.thread.channel, event.thread.message_id
-            )
-            answer = None if rnd is None else await _answer(session, rnd.id, event.message)
-            if rnd is None or answer is None:
-                return
-            if rnd.status != "open" or now >= rnd.closes_at:
-                refusal = _closed_notice("Edits")
-            elif problem:
-                refusal = cards.notice("Edit not accepted", problem)
-            else:
-                answer.text = event.text
-                answer.revision += 1
-                answer.edited_at = now
-                answer.status = "counted"
-                await _count(session, rnd.id, answer.member_id, answer.id, now)
-                enqueue(session, answer.id, now)
-        if refusal is not None:
-            await self._safe_reply(event.thread, refusal, event)
-            return
-        self._grading.wake()
-
-    async def withdraw_answer(self, event: AnswerDeleted) -> None:
-        """A deleted answer no longer counts; the member's previous answer counts again."""
-        async with self._sessions.begin() as session:
-            rnd = await repo.round_for_thread(
-                session, event.thread.channel, event.thread.message_id
-            )
-            if rnd is None or rnd.status != "open":
-                return
-            answer = await _answer(session, rnd.id, event.message)
-            if answer is None or answer.status == "withdrawn":
-                return
-            answer.status = "withdrawn"
-            entry = (
-                await session.execute(
-                    select(Entry).where(
-                        Entry.round_id == rnd.id, Entry.member_id == answer.member_id
-                    )
-                )
-            ).scalar_one_or_none()
-            if entry is None or entry.answer_id != answer.id:
-                return
-            previous = (
-                await session.execute(
-                    select(Answer)
-                    .where(
-                        Answer.round_id == rnd.id,
-                        Answer.member_id == answer.member_id,
-                        Answer.status != "withdrawn",
-                        Answer.id != answer.id,
-                    )
-                    .order_by(Answer.submitted_at.desc(), Answer.id.desc())
-                    .limit(1)
-                )
-            ).scalar_one_or_none()
-            if previous is None:
-                await session.delete(entry)
-            else:
-                previous.status = "counted"
-                entry.answer_id = previous.id
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -559,74 +416,18 @@ class RoundService:
             row = await session.get_one(QuestionVersion, rnd.question_id)
         return Question.model_validate(row.content)
 
-    async def _safe_reply(
-        self, thread: MessageRef, card: Card, event: AnswerPosted | AnswerEdited
-    ) -> None:
-        try:
-            await self._messenger.reply(thread, card, private_to=event.author)
-        except Exception:
-            log.exception("could not reply privately in %s", thread.channel)
 
-    async def _safe_react(self, message: MessageRef, reaction: Reaction) -> None:
-        try:
-            await self._messenger.react(message, reaction)
-        except Exception:
-            log.exception("could not react to a message in %s", message.channel)
-
-
-async def _count(
-    session: AsyncSession, round_id: int, member_id: int, answer_id: int, now: datetime
-) -> None:
-    """Make `answer_id` the member's one counted answer in the round."""
-    inserted = await repo.insert_ignoring_conflict(
-        session,
-        Entry,
-        {
-            "round_id": round_id,
-            "member_id": member_id,
-            "answer_id": answer_id,
-            "first_answered_at": now,
-        },
-        conflict=["round_id", "member_id"],
-    )
-    if inserted is not None:
-        return
-    entry = (
+async def _round_context(
+    session: AsyncSession, round_id: int
+) -> tuple[Round, ChannelRef, Question]:
+    """A posted round with where it lives and the question as it was posted."""
+    rnd, channel, team, question_row = (
         await session.execute(
-            select(Entry).where(Entry.round_id == round_id, Entry.member_id == member_id)
+            select(Round, Channel, Team, QuestionVersion)
+            .join(Channel, Channel.id == Round.channel_id)
+            .join(Team, Team.id == Channel.team_id)
+            .join(QuestionVersion, QuestionVersion.id == Round.question_id)
+            .where(Round.id == round_id)
         )
-    ).scalar_one()
-    if entry.answer_id != answer_id:
-        await session.execute(
-            update(Answer).where(Answer.id == entry.answer_id).values(status="superseded")
-        )
-        entry.answer_id = answer_id
-
-
-async def _answer(session: AsyncSession, round_id: int, message: MessageRef) -> Answer | None:
-    return (
-        await session.execute(
-            select(Answer).where(
-                Answer.round_id == round_id, Answer.message_id == message.message_id
-            )
-        )
-    ).scalar_one_or_none()
-
-
-def _check_text(text: str) -> str | None:
-    stripped = text.strip()
-    if not stripped:
-        return "Your answer is empty. Write it in the thread and it will be graded."
-    if len(stripped) > MAX_ANSWER_CHARS:
-        return (
-            f"Your answer is {len(stripped):,} characters; the limit is {MAX_ANSWER_CHARS:,}. "
-            "Your text is still in your message: trim it and post again."
-        )
-    return None
-
-
-def _closed_notice(what: str = "Answers") -> Card:
-    return cards.notice(
-        "This round is closed",
-        f"{what} after the deadline are not counted. The next question comes on schedule.",
-    )
+    ).one()
+    return rnd, channel_ref(channel, team), Question.model_validate(question_row.content)

@@ -28,12 +28,20 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # We issue BEGIN ourselves (below) instead of the driver's lazy, deferred one.
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             if engine.url.database not in (None, "", ":memory:"):
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin_immediate(connection: Any) -> None:
+            # Take the write lock up front: two deferred transactions that both read and then
+            # write can deadlock, and SQLite answers that with "database is locked" at once.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

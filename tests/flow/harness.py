@@ -34,6 +34,7 @@ class Harness:
         clock: FakeClock | None = None,
         platform: MemoryAdapter | None = None,
         schedule: bool = False,
+        workers: bool = False,
         **settings: Any,
     ) -> Harness:
         platform = platform or MemoryAdapter(admins={ADMIN})
@@ -43,7 +44,7 @@ class Harness:
         app = await App.create(
             make_settings(database_url, **settings), adapters=[platform], clock=clock
         )
-        await app.start(schedule=schedule, workers=False)
+        await app.start(schedule=schedule, workers=workers)
         return cls(app, platform, clock, platform.channel("C1"), platform.user(ADMIN, "admin"))
 
     async def restart(self, *, platform: MemoryAdapter | None = None) -> Harness:

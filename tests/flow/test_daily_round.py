@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -150,3 +151,25 @@ async def test_a_private_answer_is_acknowledged_privately_and_counts(bot: Harnes
     await bot.grade_all()
     board = await bot.command("leaderboard")
     assert board is not None and "<@U-ada> 10 pts" in board.body
+
+
+async def test_a_burst_of_answers_is_stored_and_graded_by_the_background_workers(
+    database_url: str,
+) -> None:
+    bot = await Harness.start(
+        database_url, now=MONDAY_0800 + timedelta(hours=1), workers=True,
+        OPSDRILL_GRADING_WORKERS=3,
+    )  # fmt: skip
+    try:
+        await bot.configure()
+        await bot.tick()
+        question = await bot.question()
+        people = [bot.platform.user(f"U-{n}", f"p{n}") for n in range(25)]
+        await asyncio.gather(*(bot.answer(p, strong_answer(question)) for p in people))
+        for _ in range(200):
+            if all(bot.feedback_for(p) for p in people):
+                break
+            await asyncio.sleep(0.05)
+        assert all(bot.feedback_for(p)[0].title.startswith("Your answer scored") for p in people)
+    finally:
+        await bot.stop()

@@ -1,0 +1,223 @@
+"""Answers people post in a round's thread: stored with their grading job, edited, withdrawn."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.domain import AnswerDeleted, AnswerEdited, AnswerPosted, Card, MessageRef, Reaction
+from bot.services import cards
+from bot.services.grading import GradingService, enqueue
+from bot.services.messenger import Messenger
+from bot.storage import repo
+from bot.storage.models import Answer, Entry
+from bot.text import MAX_ANSWER_CHARS
+
+log = logging.getLogger(__name__)
+
+
+class AnswerService:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        messenger: Messenger,
+        grading: GradingService,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._messenger = messenger
+        self._grading = grading
+
+    async def accept_answer(self, event: AnswerPosted) -> Card | None:
+        """Store the answer and its grading job together, then acknowledge it."""
+        problem = _check_text(event.text)
+        now = self._clock.now()
+        refusal: Card | None = None
+        async with self._sessions.begin() as session:
+            rnd = await repo.round_for_thread(
+                session, event.thread.channel, event.thread.message_id
+            )
+            if rnd is None:
+                return None  # a thread that is not a round: not ours to judge
+            if problem:
+                refusal = cards.notice("Answer not accepted", problem)
+            elif rnd.status != "open" or now >= rnd.closes_at:
+                refusal = _closed_notice()
+            else:
+                member = await repo.member_for(session, event.author, event.author_name, now)
+                answer_id = await repo.insert_ignoring_conflict(
+                    session,
+                    Answer,
+                    {
+                        "round_id": rnd.id,
+                        "member_id": member.id,
+                        "message_id": event.message.message_id,
+                        "text": event.text,
+                        "private": event.private,
+                        "status": "counted",
+                        "revision": 1,
+                        "submitted_at": now,
+                    },
+                    conflict=["round_id", "message_id"],
+                )
+                if answer_id is None:
+                    return None  # the platform delivered this message twice
+                await _count(session, rnd.id, member.id, answer_id, now)
+                enqueue(session, answer_id, now)
+        if refusal is not None:
+            if event.private:
+                return refusal
+            await self._safe_reply(event.thread, refusal, event)
+            await self._safe_react(event.message, Reaction.REJECTED)
+            return None
+        self._grading.wake()
+        if event.private:
+            return cards.notice("Answer received", "It stays hidden until the reveal.")
+        await self._safe_react(event.message, Reaction.RECEIVED)
+        return None
+
+    async def edit_answer(self, event: AnswerEdited) -> None:
+        """An edit before close replaces the answer and its grade."""
+        problem = _check_text(event.text)
+        now = self._clock.now()
+        refusal: Card | None = None
+        async with self._sessions.begin() as session:
+            rnd = await repo.round_for_thread(
+                session, event.thread.channel, event.thread.message_id
+            )
+            answer = None if rnd is None else await _answer(session, rnd.id, event.message)
+            if rnd is None or answer is None:
+                return
+            if rnd.status != "open" or now >= rnd.closes_at:
+                refusal = _closed_notice("Edits")
+            elif problem:
+                refusal = cards.notice("Edit not accepted", problem)
+            else:
+                answer.text = event.text
+                answer.revision += 1
+                answer.edited_at = now
+                answer.status = "counted"
+                await _count(session, rnd.id, answer.member_id, answer.id, now)
+                enqueue(session, answer.id, now)
+        if refusal is not None:
+            await self._safe_reply(event.thread, refusal, event)
+            return
+        self._grading.wake()
+
+    async def withdraw_answer(self, event: AnswerDeleted) -> None:
+        """A deleted answer no longer counts; the member's previous answer counts again."""
+        async with self._sessions.begin() as session:
+            rnd = await repo.round_for_thread(
+                session, event.thread.channel, event.thread.message_id
+            )
+            if rnd is None or rnd.status != "open":
+                return
+            answer = await _answer(session, rnd.id, event.message)
+            if answer is None or answer.status == "withdrawn":
+                return
+            answer.status = "withdrawn"
+            entry = (
+                await session.execute(
+                    select(Entry).where(
+                        Entry.round_id == rnd.id, Entry.member_id == answer.member_id
+                    )
+                )
+            ).scalar_one_or_none()
+            if entry is None or entry.answer_id != answer.id:
+                return
+            previous = (
+                await session.execute(
+                    select(Answer)
+                    .where(
+                        Answer.round_id == rnd.id,
+                        Answer.member_id == answer.member_id,
+                        Answer.status != "withdrawn",
+                        Answer.id != answer.id,
+                    )
+                    .order_by(Answer.submitted_at.desc(), Answer.id.desc())
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            if previous is None:
+                await session.delete(entry)
+            else:
+                previous.status = "counted"
+                entry.answer_id = previous.id
+
+    async def _safe_reply(
+        self, thread: MessageRef, card: Card, event: AnswerPosted | AnswerEdited
+    ) -> None:
+        try:
+            await self._messenger.reply(thread, card, private_to=event.author)
+        except Exception:
+            log.exception("could not reply privately in %s", thread.channel)
+
+    async def _safe_react(self, message: MessageRef, reaction: Reaction) -> None:
+        try:
+            await self._messenger.react(message, reaction)
+        except Exception:
+            log.exception("could not react to a message in %s", message.channel)
+
+
+async def _count(
+    session: AsyncSession, round_id: int, member_id: int, answer_id: int, now: datetime
+) -> None:
+    """Make `answer_id` the member's one counted answer in the round."""
+    inserted = await repo.insert_ignoring_conflict(
+        session,
+        Entry,
+        {
+            "round_id": round_id,
+            "member_id": member_id,
+            "answer_id": answer_id,
+            "first_answered_at": now,
+        },
+        conflict=["round_id", "member_id"],
+    )
+    if inserted is not None:
+        return
+    entry = (
+        await session.execute(
+            select(Entry).where(Entry.round_id == round_id, Entry.member_id == member_id)
+        )
+    ).scalar_one()
+    if entry.answer_id != answer_id:
+        await session.execute(
+            update(Answer).where(Answer.id == entry.answer_id).values(status="superseded")
+        )
+        entry.answer_id = answer_id
+
+
+async def _answer(session: AsyncSession, round_id: int, message: MessageRef) -> Answer | None:
+    return (
+        await session.execute(
+            select(Answer).where(
+                Answer.round_id == round_id, Answer.message_id == message.message_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
+def _check_text(text: str) -> str | None:
+    stripped = text.strip()
+    if not stripped:
+        return "Your answer is empty. Write it in the thread and it will be graded."
+    if len(stripped) > MAX_ANSWER_CHARS:
+        return (
+            f"Your answer is {len(stripped):,} characters; the limit is {MAX_ANSWER_CHARS:,}. "
+            "Your text is still in your message: trim it and post again."
+        )
+    return None
+
+
+def _closed_notice(what: str = "Answers") -> Card:
+    return cards.notice(
+        "This round is closed",
+        f"{what} after the deadline are not counted. The next question comes on schedule.",
+    )
