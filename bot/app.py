@@ -16,8 +16,10 @@ from bot.grading.base import Grader
 from bot.grading.offline import OfflineGrader
 from bot.ports import ChatAdapter
 from bot.questions.bank import Bank, load_bank
+from bot.questions.rotation import parse_plan
 from bot.router import Router
 from bot.scheduler import RoundScheduler
+from bot.services.admin import AdminService
 from bot.services.answers import AnswerService
 from bot.services.catalog import sync_questions
 from bot.services.channels import ChannelService
@@ -96,6 +98,7 @@ class App:
             messenger=messenger,
             grading=grading,
             leaderboard=leaderboard,
+            weekday_plan=parse_plan(settings.weekday_plan),
         )
         answers = AnswerService(
             sessions=sessions, clock=clock, messenger=messenger, grading=grading
@@ -107,6 +110,7 @@ class App:
             answers=answers,
             channels=channels,
             leaderboard=leaderboard,
+            admin=AdminService(channels=channels, bank=bank, clock=clock),
         )
         scheduler = RoundScheduler(sessions=sessions, rounds=rounds)
         channels.on_schedule_change(scheduler.reschedule)

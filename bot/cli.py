@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from bot.config import Settings
+from bot.questions.commands import app as questions_app
 
 app = typer.Typer(
     name="opsdrill",
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(questions_app, name="questions")
 
 console = Console()
 err = Console(stderr=True)

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     default_timezone: str = Field("UTC", validation_alias="OPSDRILL_TIMEZONE")
     default_post_time: time = Field(time(9, 0), validation_alias="OPSDRILL_POST_TIME")
     default_window_hours: float = Field(8.0, gt=0, le=24, validation_alias="OPSDRILL_WINDOW_HOURS")
+    weekday_plan: str = Field(
+        "mon:foundation,fri:system-design", validation_alias="OPSDRILL_WEEKDAY_PLAN"
+    )
     grading_workers: int = Field(2, ge=1, le=32, validation_alias="OPSDRILL_GRADING_WORKERS")
     log_level: str = Field("INFO", validation_alias="OPSDRILL_LOG_LEVEL")
     heartbeat_file: Path = Field(
@@ -76,6 +79,14 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("weekday_plan")
+    @classmethod
+    def _readable_plan(cls, value: str) -> str:
+        from bot.questions.rotation import parse_plan
+
+        parse_plan(value)
         return value
 
     @property

@@ -16,11 +16,13 @@ from bot.domain import (
     AnswerEdited,
     AnswerPosted,
     Card,
+    ChannelRef,
     CommandInvoked,
     DirectMessage,
     InboundEvent,
 )
 from bot.services import cards
+from bot.services.admin import AdminService
 from bot.services.answers import AnswerService
 from bot.services.channels import ChannelService
 from bot.services.leaderboard import LeaderboardService, Period
@@ -31,6 +33,14 @@ from bot.storage.repo import insert_ignoring_conflict
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[CommandInvoked], Awaitable[Card]]
+AdminCommand = Callable[[ChannelRef, tuple[str, ...]], Awaitable[Card]]
+
+
+def _with_args(action: AdminCommand) -> CommandHandler:
+    async def handler(event: CommandInvoked) -> Card:
+        return await action(event.channel, event.args)
+
+    return handler
 
 
 class Router:
@@ -43,6 +53,7 @@ class Router:
         answers: AnswerService,
         channels: ChannelService,
         leaderboard: LeaderboardService,
+        admin: AdminService,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -57,7 +68,17 @@ class Router:
             "post": self._post,
             "close": self._close,
         }
-        self._admin_only = frozenset({"post", "close"})
+        configure: dict[str, AdminCommand] = {
+            "schedule": admin.schedule,
+            "window": admin.window,
+            "pause": admin.pause,
+            "resume": admin.resume,
+            "categories": admin.categories,
+            "difficulty": admin.difficulties,
+        }
+        for name, action in configure.items():
+            self._commands[name] = _with_args(action)
+        self._admin_only = frozenset({"post", "close", *configure})
 
     @property
     def commands(self) -> frozenset[str]:

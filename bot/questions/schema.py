@@ -57,8 +57,19 @@ class Difficulty(StrEnum):
     EXPERT = "expert"
 
 
+class Aspect(StrEnum):
+    """What an open-ended design answer must address; each design rubric covers all four."""
+
+    SCALE = "scale"
+    FAILURE_MODES = "failure-modes"
+    MONITORING = "monitoring"
+    MVP_V2 = "mvp-v2"
+
+
 class RubricPoint(BaseModel):
-    """One checkable thing a strong answer contains, with what earns full and partial credit."""
+    """One checkable thing a strong answer contains, with what earns full and partial credit.
+    `phrasings` are ways a candidate might say it and `terms` related words; the offline
+    grader matches answers against both."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -67,8 +78,9 @@ class RubricPoint(BaseModel):
     weight: int = Field(ge=1, le=10)
     full_credit: Text
     partial_credit: Text
-    phrasings: list[Text] = Field(min_length=1)
-    terms: list[Text] = Field(min_length=1)
+    phrasings: list[Text] = Field(min_length=3)
+    terms: list[Text] = Field(min_length=3)
+    aspect: Aspect | None = None
 
 
 class WeakAnswer(BaseModel):
@@ -98,7 +110,7 @@ class Question(BaseModel):
     category: Category
     difficulty: Difficulty
     prompt: Text
-    context: str | None = None
+    context: Text | None = None
     rubric: list[RubricPoint] = Field(min_length=3, max_length=6)
     model_answer: Text
     weak_answer: WeakAnswer
@@ -119,6 +131,13 @@ class Question(BaseModel):
         words = len(re.findall(r"\S+", self.model_answer))
         if not 80 <= words <= 200:
             raise ValueError(f"model answer has {words} words; it must have 80-200")
+        if self.category is Category.SYSTEM_DESIGN:
+            missing = sorted(set(Aspect) - {p.aspect for p in self.rubric if p.aspect})
+            if missing:
+                raise ValueError(
+                    "a system-design rubric must cover scale, failure modes, monitoring and "
+                    f"MVP vs v2; no rubric point has aspect: {', '.join(missing)}"
+                )
         return self
 
     @property

@@ -98,7 +98,12 @@ HELP = """\
 `/drill leaderboard [week|month|all]` — this channel's standings (default: week)
 `/drill leaderboard team [week|month|all]` — the whole team's standings
 `/drill help` — this message
-Admins: `/drill post` posts today's question now · `/drill close` closes the open round
+Admins:
+`/drill post` — post today's question now · `/drill close` — close the open round
+`/drill schedule HH:MM [Area/City] [mon-fri|daily|mon,wed,fri]` — when rounds post
+`/drill window 8h` — how long a round stays open
+`/drill pause` · `/drill resume` — stop or restart the daily rounds
+`/drill categories [all|deployment monitoring …]` · `/drill difficulty [all|foundation …]`
 Answer by replying in the question's thread. Only your latest answer counts."""
 
 

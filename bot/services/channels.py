@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import time
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,6 +15,8 @@ from bot.schedule import format_weekdays, parse_weekdays
 from bot.services.messenger import Messenger
 from bot.storage import repo
 from bot.storage.models import Channel
+
+_SCHEDULE_FIELDS = {"post_time", "timezone", "weekdays", "window_minutes", "active"}
 
 
 class ChannelService:
@@ -76,6 +79,22 @@ class ChannelService:
         for listener in self._listeners:
             await listener(channel_id)
         return channel_id
+
+    async def update(self, ref: ChannelRef, **changes: Any) -> Channel:
+        """Change a channel's settings (creating it first if needed). A change to when rounds
+        happen takes effect from now: no round is back-filled for the new time."""
+        await self.ensure(ref)
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            channel = await repo.find_channel(session, ref)
+            assert channel is not None
+            for name, value in changes.items():
+                setattr(channel, name, value)
+            if set(changes) & _SCHEDULE_FIELDS:
+                channel.schedule_changed_at = now
+        for listener in self._listeners:
+            await listener(channel.id)
+        return channel
 
     async def find(self, ref: ChannelRef) -> Channel | None:
         async with self._sessions() as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -65,6 +65,7 @@ class RoundService:
         messenger: Messenger,
         grading: GradingService,
         leaderboard: LeaderboardService,
+        weekday_plan: dict[int, str] | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -73,6 +74,7 @@ class RoundService:
         self._messenger = messenger
         self._grading = grading
         self._leaderboard = leaderboard
+        self._plan = weekday_plan or {}
 
     # --- the schedule ----------------------------------------------------------------------
 
@@ -148,7 +150,7 @@ class RoundService:
         now = self._clock.now()
         async with self._sessions.begin() as session:
             channel = await session.get_one(Channel, channel_id)
-            question = await self._choose(session, channel)
+            question = await self._choose(session, channel, slot.local_date)
             round_id = await repo.insert_ignoring_conflict(
                 session,
                 Round,
@@ -168,7 +170,7 @@ class RoundService:
         await self._post(round_id, late=late)
         return int(round_id)
 
-    async def _choose(self, session: AsyncSession, channel: Channel) -> Question:
+    async def _choose(self, session: AsyncSession, channel: Channel, day: date) -> Question:
         history = (
             await session.execute(
                 select(QuestionVersion.slug, QuestionVersion.category)
@@ -185,6 +187,7 @@ class RoundService:
             [slug for slug, _ in history],
             seed=f"channel:{channel.id}",
             last_category=history[-1][1] if history else None,
+            wanted=self._plan.get(day.weekday()),
         )
 
     async def _post(self, round_id: int, *, late: bool) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.clock import FakeClock
+from bot.config import Settings
 from bot.domain import Card, ChannelRef, MessageRef, UserRef
 from bot.questions.schema import Question
 from tests.conftest import make_settings
@@ -41,17 +42,27 @@ class Harness:
         if clock is None:
             assert now is not None, "give a start time or a clock"
             clock = FakeClock(now)
-        app = await App.create(
-            make_settings(database_url, **settings), adapters=[platform], clock=clock
+        return await cls._launch(
+            make_settings(database_url, **settings), clock, platform, schedule, workers
         )
+
+    @classmethod
+    async def _launch(
+        cls,
+        settings: Settings,
+        clock: FakeClock,
+        platform: MemoryAdapter,
+        schedule: bool = False,
+        workers: bool = False,
+    ) -> Harness:
+        app = await App.create(settings, adapters=[platform], clock=clock)
         await app.start(schedule=schedule, workers=workers)
         return cls(app, platform, clock, platform.channel("C1"), platform.user(ADMIN, "admin"))
 
     async def restart(self, *, platform: MemoryAdapter | None = None) -> Harness:
         """Stop this process and start a new one on the same database and clock."""
-        url = self.app.settings.database_url
         await self.app.stop()
-        return await Harness.start(url, clock=self.clock, platform=platform or self.platform)
+        return await Harness._launch(self.app.settings, self.clock, platform or self.platform)
 
     async def stop(self) -> None:
         await self.app.stop()
