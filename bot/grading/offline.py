@@ -25,14 +25,19 @@ PARTIAL_AT = 0.30
 MIN_WINDOW_STEMS = 4
 
 
-TERM_CAP = 0.45  # naming a term shows recognition, not explanation: partial credit at most
-
-
 @dataclass(frozen=True, slots=True)
 class _Phrase:
     stems: frozenset[str]
     weight: float
-    cap: float = 1.0
+
+
+_Profile = tuple[list[_Phrase], list[frozenset[str]]]
+
+
+def _term_score(named: int) -> float:
+    """Naming related terms shows recognition, not explanation: one term earns nothing on its
+    own, two or more in one sentence at most partial credit."""
+    return 0.0 if named < 2 else min(0.45, 0.15 + 0.1 * named)
 
 
 class OfflineGrader:
@@ -40,7 +45,7 @@ class OfflineGrader:
 
     def __init__(self, questions: Iterable[Question]) -> None:
         self._idf = _idf(list(questions))
-        self._profiles: dict[tuple[str, str], list[list[_Phrase]]] = {}
+        self._profiles: dict[tuple[str, str], list[_Profile]] = {}
 
     @property
     def id(self) -> str:
@@ -54,8 +59,8 @@ class OfflineGrader:
         flags: set[Flag] = set()
         windows = self._windows(answer, flags)
         points = []
-        for rubric_point, phrases in zip(question.rubric, self._profile(question), strict=True):
-            points.append(self._grade_point(rubric_point, phrases, windows))
+        for rubric_point, profile in zip(question.rubric, self._profile(question), strict=True):
+            points.append(self._grade_point(rubric_point, profile, windows))
         if not any(p.verdict is not Verdict.MISSED for p in points) and windows:
             if self._topicality(question, windows) < 0.1:
                 flags.add(Flag.OFF_TOPIC)
@@ -94,10 +99,10 @@ class OfflineGrader:
                 windows.append((pair, frozenset(content_stems(pair))))
         return [w for w in windows if len(w[1]) >= MIN_WINDOW_STEMS]
 
-    def _profile(self, question: Question) -> list[list[_Phrase]]:
+    def _profile(self, question: Question) -> list[_Profile]:
         key = (question.id, question.version)
         if key not in self._profiles:
-            self._profiles[key] = [self._phrases(p) for p in question.rubric]
+            self._profiles[key] = [(self._phrases(p), self._terms(p)) for p in question.rubric]
         return self._profiles[key]
 
     def _phrases(self, point: RubricPoint) -> list[_Phrase]:
@@ -107,11 +112,11 @@ class OfflineGrader:
             stems = frozenset(content_stems(text))
             if stems:
                 phrases.append(_Phrase(stems, sum(self._w(s) for s in stems)))
-        for term in point.terms:
-            stems = frozenset(content_stems(term))
-            if stems:
-                phrases.append(_Phrase(stems, sum(self._w(s) for s in stems), cap=TERM_CAP))
+
         return phrases
+
+    def _terms(self, point: RubricPoint) -> list[frozenset[str]]:
+        return [t for t in (frozenset(content_stems(term)) for term in point.terms) if t]
 
     def _w(self, stem: str) -> float:
         return self._idf.get(stem, self._idf.get("", 1.0))
@@ -119,15 +124,17 @@ class OfflineGrader:
     def _grade_point(
         self,
         point: RubricPoint,
-        phrases: list[_Phrase],
+        profile: _Profile,
         windows: list[tuple[str, frozenset[str]]],
     ) -> PointGrade:
+        phrases, terms = profile
         best, evidence = 0.0, ""
         for text, stems in windows:
-            score = max(
-                (min(p.cap, sum(self._w(s) for s in p.stems & stems) / p.weight) for p in phrases),
+            overlap = max(
+                (sum(self._w(s) for s in p.stems & stems) / p.weight for p in phrases),
                 default=0.0,
             )
+            score = max(overlap, _term_score(sum(1 for t in terms if t <= stems)))
             if score > best:
                 best, evidence = score, text
         verdict = (

@@ -12,7 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from bot.grading.text import content_stems
-from bot.questions.bank import yaml_files
+from bot.questions.bank import parse_yaml, yaml_files
 from bot.questions.schema import Question
 
 NEAR_DUPLICATE = 0.6
@@ -56,7 +56,7 @@ def lint_paths(paths: Iterable[Path]) -> tuple[list[Question], list[Problem]]:
 def lint_file(path: Path) -> tuple[list[Question], list[Problem]]:
     """The valid questions of one file, and the problems of the others."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = parse_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         return [], [Problem(path, None, "", f"cannot read YAML: {exc}")]
     if not isinstance(raw, dict) or not isinstance(raw.get("questions"), list):

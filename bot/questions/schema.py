@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -140,7 +141,7 @@ class Question(BaseModel):
                 )
         return self
 
-    @property
+    @cached_property
     def version(self) -> str:
         """A content hash: any edit to the question gives a new version."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()

@@ -18,8 +18,13 @@ async def sync_questions(
     """Store every question's current version; the row id of each, by question id."""
     rows: dict[str, int] = {}
     async with sessions.begin() as session:
+        stored = set(
+            (await session.execute(select(QuestionVersion.slug, QuestionVersion.version))).tuples()
+        )
         for question in bank:
             version = question.version
+            if (question.id, version) in stored:
+                continue
             await insert_ignoring_conflict(
                 session,
                 QuestionVersion,
