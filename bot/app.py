@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.grading.anthropic import AnthropicGrader
 from bot.grading.base import Grader
+from bot.grading.fallback import FallbackGrader
 from bot.grading.offline import OfflineGrader
 from bot.ports import ChatAdapter
 from bot.questions.bank import Bank, load_bank
@@ -38,12 +40,21 @@ class ConfigError(Exception):
 
 
 def build_grader(settings: Settings, bank: Bank) -> Grader:
-    if settings.grader == "anthropic":
-        raise ConfigError(
-            "OPSDRILL_GRADER=anthropic is not available in this version; "
-            "use OPSDRILL_GRADER=offline (the default)."
-        )
-    return OfflineGrader(bank)
+    """Offline without a key; with one, Claude first and the offline grader as the fallback."""
+    offline = OfflineGrader(bank)
+    key = settings.anthropic_api_key
+    if settings.grader == "offline" or (settings.grader == "auto" and key is None):
+        return offline
+    if key is None:
+        raise ConfigError("OPSDRILL_GRADER=anthropic needs ANTHROPIC_API_KEY to be set.")
+    llm = AnthropicGrader(
+        api_key=key.get_secret_value(),
+        model=settings.model,
+        base_url=settings.anthropic_base_url,
+        timeout=settings.grader_timeout,
+        max_retries=settings.grader_retries,
+    )
+    return FallbackGrader(llm, offline)
 
 
 @dataclass

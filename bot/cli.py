@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from bot.config import Settings
+from bot.grading.commands import eval_command, grade_command, stats_app
 from bot.questions.commands import app as questions_app
 
 app = typer.Typer(
@@ -26,6 +27,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(questions_app, name="questions")
+app.add_typer(stats_app, name="stats")
+app.command("grade")(grade_command)
+app.command("eval")(eval_command)
 
 console = Console()
 err = Console(stderr=True)

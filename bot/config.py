@@ -9,10 +9,31 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SHIPPED_QUESTIONS = Path(__file__).resolve().parent.parent / "questions"
+
+
+DEFAULT_MODEL = "claude-sonnet-5-5"
+
+
+class ModelPrice(BaseModel):
+    """US dollars per million tokens."""
+
+    input: float
+    cache_write: float
+    cache_read: float
+    output: float
+
+
+# List prices per million tokens, used only to estimate cost; set OPSDRILL_PRICES (JSON, keyed by
+# model-id prefix) to match your own agreement.
+DEFAULT_PRICES = {
+    "claude-opus": ModelPrice(input=5.0, cache_write=6.25, cache_read=0.5, output=25.0),
+    "claude-sonnet": ModelPrice(input=3.0, cache_write=3.75, cache_read=0.3, output=15.0),
+    "claude-haiku": ModelPrice(input=1.0, cache_write=1.25, cache_read=0.1, output=5.0),
+}
 
 
 class Settings(BaseSettings):
@@ -46,7 +67,13 @@ class Settings(BaseSettings):
     )
 
     anthropic_api_key: SecretStr | None = Field(None, validation_alias="ANTHROPIC_API_KEY")
-    model: str = Field("claude-sonnet-4-5", validation_alias="OPSDRILL_MODEL")
+    anthropic_base_url: str | None = Field(None, validation_alias="ANTHROPIC_BASE_URL")
+    model: str = Field(DEFAULT_MODEL, validation_alias="OPSDRILL_MODEL")
+    grader_timeout: float = Field(60.0, gt=0, validation_alias="OPSDRILL_GRADER_TIMEOUT")
+    grader_retries: int = Field(3, ge=0, le=10, validation_alias="OPSDRILL_GRADER_RETRIES")
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=lambda: dict(DEFAULT_PRICES), validation_alias="OPSDRILL_PRICES"
+    )
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
@@ -93,6 +120,11 @@ class Settings(BaseSettings):
     def bank_dirs(self) -> list[Path]:
         """The shipped bank first, then team banks, which override shipped questions by id."""
         return [SHIPPED_QUESTIONS, *self.questions_dirs]
+
+    def price_for(self, model: str) -> ModelPrice | None:
+        """The price entry whose key is the longest prefix of `model`."""
+        keys = sorted((k for k in self.prices if model.startswith(k)), key=len, reverse=True)
+        return self.prices[keys[0]] if keys else None
 
     def is_listed_admin(self, platform: str, user_id: str) -> bool:
         """`OPSDRILL_ADMINS` entries are user ids, optionally as `platform:user_id`."""

@@ -4,6 +4,7 @@ distinctive they are across the bank (IDF)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -19,9 +20,14 @@ from bot.grading.text import (
 )
 from bot.questions.schema import Question, RubricPoint
 
-VERSION = "lexical-1"
-FULL_AT = 0.55
-PARTIAL_AT = 0.30
+VERSION = "lexical-2"
+# Coverage of a rubric point at which it earns full or partial credit. Chosen on the dev set
+# from a wide plateau (0.45-0.6 and 0.25-0.3 score within 0.01 Spearman of each other).
+FULL_AT = 0.5
+PARTIAL_AT = 0.3
+CONCEPT_TOP = 6  # a sentence that hits the point's six core stems covers it
+CONCEPT_SCALE = 0.8
+SUBSTANCE_FOR_FULL_MARKS = 35  # distinct meaningful words an answer needs before 10/10 is possible
 MIN_WINDOW_STEMS = 4
 
 
@@ -31,7 +37,14 @@ class _Phrase:
     weight: float
 
 
-_Profile = tuple[list[_Phrase], list[frozenset[str]]]
+@dataclass(frozen=True, slots=True)
+class _Profile:
+    phrases: list[_Phrase]
+    terms: list[frozenset[str]]
+    concepts: dict[str, float]
+    """Stems of the point's wordings, weighted by distinctiveness and by how many wordings
+    share them; the core ideas of the point weigh most."""
+    concept_norm: float
 
 
 def _term_score(named: int) -> float:
@@ -58,9 +71,12 @@ class OfflineGrader:
         """The same as `grade`, without the event loop: the offline grader never waits."""
         flags: set[Flag] = set()
         windows = self._windows(answer, flags)
-        points = []
-        for rubric_point, profile in zip(question.rubric, self._profile(question), strict=True):
-            points.append(self._grade_point(rubric_point, profile, windows))
+        scored = [
+            self._grade_point(rubric_point, profile, windows)
+            for rubric_point, profile in zip(question.rubric, self._profile(question), strict=True)
+        ]
+        substance = len(frozenset().union(*(stems for _, stems in windows)))
+        points = _within_ceiling(scored, 10 * min(1.0, substance / SUBSTANCE_FOR_FULL_MARKS))
         if not any(p.verdict is not Verdict.MISSED for p in points) and windows:
             if self._topicality(question, windows) < 0.1:
                 flags.add(Flag.OFF_TOPIC)
@@ -102,8 +118,15 @@ class OfflineGrader:
     def _profile(self, question: Question) -> list[_Profile]:
         key = (question.id, question.version)
         if key not in self._profiles:
-            self._profiles[key] = [(self._phrases(p), self._terms(p)) for p in question.rubric]
+            self._profiles[key] = [self._point_profile(p) for p in question.rubric]
         return self._profiles[key]
+
+    def _point_profile(self, point: RubricPoint) -> _Profile:
+        texts = [point.point, point.full_credit, *point.phrasings]
+        shared: Counter[str] = Counter(s for t in texts for s in set(content_stems(t)))
+        concepts = {s: self._w(s) * n / len(texts) for s, n in shared.items()}
+        norm = sum(sorted(concepts.values(), reverse=True)[:CONCEPT_TOP]) or 1.0
+        return _Profile(self._phrases(point), self._terms(point), concepts, norm)
 
     def _phrases(self, point: RubricPoint) -> list[_Phrase]:
         texts = [point.point, point.full_credit, *point.phrasings]
@@ -126,15 +149,16 @@ class OfflineGrader:
         point: RubricPoint,
         profile: _Profile,
         windows: list[tuple[str, frozenset[str]]],
-    ) -> PointGrade:
-        phrases, terms = profile
+    ) -> tuple[PointGrade, float]:
         best, evidence = 0.0, ""
         for text, stems in windows:
-            overlap = max(
-                (sum(self._w(s) for s in p.stems & stems) / p.weight for p in phrases),
+            wording = max(
+                (sum(self._w(s) for s in p.stems & stems) / p.weight for p in profile.phrases),
                 default=0.0,
             )
-            score = max(overlap, _term_score(sum(1 for t in terms if t <= stems)))
+            concept = sum(profile.concepts.get(s, 0.0) for s in stems) / profile.concept_norm
+            named = sum(1 for t in profile.terms if t <= stems)
+            score = max(wording, CONCEPT_SCALE * concept, _term_score(named))
             if score > best:
                 best, evidence = score, text
         verdict = (
@@ -142,7 +166,7 @@ class OfflineGrader:
             else Verdict.MISSED
         )  # fmt: skip
         rationale = f"closest match {best:.0%} of the point's wording"
-        return PointGrade(
+        graded = PointGrade(
             point_id=point.id,
             point=point.point,
             weight=point.weight,
@@ -150,6 +174,7 @@ class OfflineGrader:
             rationale=rationale,
             evidence=evidence if verdict is not Verdict.MISSED else "",
         )
+        return graded, best
 
     def _topicality(self, question: Question, windows: list[tuple[str, frozenset[str]]]) -> float:
         vocab = frozenset(content_stems(f"{question.prompt} {question.model_answer}"))
@@ -157,6 +182,25 @@ class OfflineGrader:
         if not answer:
             return 0.0
         return len(answer & vocab) / len(answer)
+
+
+def _within_ceiling(scored: list[tuple[PointGrade, float]], ceiling: float) -> list[PointGrade]:
+    """A short answer cannot cover the whole rubric, however well one sentence matches: while
+    the total exceeds what the answer's substance allows, the least certain credit steps down."""
+    points = [p for p, _ in scored]
+    coverage = [c for _, c in scored]
+    while sum(p.earned for p in points) > ceiling + 1e-9:
+        credited = [i for i, p in enumerate(points) if p.verdict is not Verdict.MISSED]
+        i = min(credited, key=lambda k: coverage[k])
+        lower = Verdict.PARTIAL if points[i].verdict is Verdict.FULL else Verdict.MISSED
+        coverage[i] -= 1.0  # step the same point down again only after the others
+        points[i] = dataclasses.replace(
+            points[i],
+            verdict=lower,
+            rationale=points[i].rationale + "; capped: the answer is too brief to earn more",
+            evidence=points[i].evidence if lower is not Verdict.MISSED else "",
+        )
+    return points
 
 
 def _idf(questions: list[Question]) -> dict[str, float]:

@@ -56,10 +56,13 @@ def sentences(text: str) -> list[str]:
     return [p for p in parts if words(p)]
 
 
+_LIST_SEPARATOR = re.compile(r"[,;|·•]|\s/\s|\s+-\s+| and ")
+
+
 def is_term_list(sentence: str) -> bool:
     """A run of short comma-separated items with no explanation: 'PSI, KS test, drift, MLflow'."""
     body = sentence.split(":", 1)[1] if ":" in sentence else sentence
-    items = [i.strip() for i in re.split(r"[,;]| and ", body) if i.strip()]
+    items = [i.strip() for i in _LIST_SEPARATOR.split(body) if i.strip()]
     if len(items) < 5:
         return False
     short = sum(1 for i in items if len(words(i)) <= 3)
@@ -67,11 +70,22 @@ def is_term_list(sentence: str) -> bool:
 
 
 _INJECTION = re.compile(
-    r"ignore (all |any |the |previous |prior |above |your )*(rubric|instructions?|rules|guidelines)"
-    r"|(automated|ai|llm) grader|note (for|to) the (grader|evaluator|model)"
-    r"|(give|award|assign|return|mark|score)\b[^.]{0,40}\b(10|ten|full marks|full credit|maximum)"
-    r"|\b10\s*/\s*10\b|pre-?approved|system prompt|you are (now )?(a|an|the) "
-    r"|disregard (the|all|previous)|every point (marked |as )?covered",
+    r"\b(ignore|disregard|forget|override)\b[^.!?]{0,40}\b(rubric|instructions?|rules|guidelines"
+    r"|criteria|prompt)\b"
+    r"|\bnote\s+(for|to)\s+the\s+(\w+\s+)?(grader|evaluator|marker|model|reviewer|ai|llm)\b"
+    r"|\b(give|award|assign|return|output|mark|grade|score)\b[^.!?]{0,40}"
+    r"\b(10\s*/\s*10|10 out of 10|ten out of ten|full marks|full credit|maximum score"
+    r"|(a )?(score|grade) of (10|ten))\b"
+    r"|\b10\s*/\s*10\b|\bpre-?approved\b"
+    r"|\b(return|give|award|assign|output)\s+(it\s+|this\s+)?(a\s+)?(score|grade|mark)\s*"
+    r"(of\s*|:\s*|=\s*)?(10|ten)\b|[\"']?score[\"']?\s*[:=]\s*10\b"
+    r"|\b(grader|grading|evaluator|marking)\s+instructions?\b"
+    r"|\b(evaluation|assistant|system|grader|admin)\s+override\b|\bcalibration mode\b"
+    r"|^\W*(grader|evaluator|assistant|ai|claude|gpt)\s*[,:]"
+    r"|\b(to|for) the (ai|llm|model|bot|grader|evaluator)\b[^.!?]{0,20}\b(evaluating|grading"
+    r"|reading|marking)\b"
+    r"|\byou are now\b|\b(reveal|print|repeat|show)\b[^.!?]{0,20}\bsystem prompt\b"
+    r"|\bevery (rubric )?point (is |as )?(marked |covered)",
     re.IGNORECASE,
 )
 

@@ -35,15 +35,16 @@ def question_card(question: Question, *, closes_at: datetime, late: bool = False
     )
 
 
-def feedback_card(question: Question, grade: Grade) -> Card:
+def feedback_card(question: Question, grade: Grade, *, update: bool = False) -> Card:
     lines = []
     for p in grade.points:
         lines.append(f"{_VERDICT_MARK[p.verdict]} {p.point} ({p.earned:g}/{p.weight})")
         if p.evidence:
             lines.append(f"    you said: “{clip(neutralize(p.evidence), 160)}”")
     note = " (provisional: a full regrade will follow)" if grade.provisional else ""
+    lead = "Updated grade: your answer scored" if update else "Your answer scored"
     return Card(
-        title=f"Your answer scored {grade.score:g}/10{note}",
+        title=f"{lead} {grade.score:g}/10{note}",
         body="\n".join(lines),
         fields=(CardField("Feedback", grade.feedback, inline=False),),
         footer=f"Graded by {grade.grader}",

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,6 +33,15 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
+MAX_REGRADES = 6  # provisional grades retried after 5, 10, 20, 40, 80, 160 minutes
+REGRADE_AFTER = timedelta(minutes=5)
+
+
+class _Stored(Enum):
+    FIRST = "first"
+    REPLACES_PROVISIONAL = "replaces provisional"
+    AGAIN = "again"
+    STALE = "stale"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +55,16 @@ class _Work:
     author: UserRef
 
 
-def enqueue(session: AsyncSession, answer_id: int, now: datetime) -> None:
+def enqueue(
+    session: AsyncSession, answer_id: int, now: datetime, *, delay: timedelta = timedelta(0)
+) -> None:
     """Add a grading job in the caller's transaction, so the answer and its job land together."""
     session.add(
         GradingJob(
             answer_id=answer_id,
             status="pending",
             attempts=0,
-            run_after=now,
+            run_after=now + delay,
             created_at=now,
             updated_at=now,
         )
@@ -114,8 +126,9 @@ class GradingService:
         except Exception as exc:  # a grader outage must not lose the job
             await self._retry_later(job_id, exc)
             return
-        if await self._store(job_id, loaded.answer_id, loaded.revision, grade):
-            await self._notify(loaded, grade)
+        stored = await self._store(job_id, loaded.answer_id, loaded.revision, grade)
+        if stored is _Stored.FIRST or stored is _Stored.REPLACES_PROVISIONAL:
+            await self._notify(loaded, grade, update=stored is _Stored.REPLACES_PROVISIONAL)
 
     async def drain(self, *, round_id: int | None = None) -> int:
         """Run runnable jobs until none is left; the number run."""
@@ -171,44 +184,62 @@ class GradingService:
             author=UserRef(team.platform, team.external_id, member.external_id),
         )
 
-    async def _store(self, job_id: int, answer_id: int, revision: int, grade: GradeResult) -> bool:
-        """Keep the grade and close the job; False if the answer changed meanwhile."""
+    async def _store(
+        self, job_id: int, answer_id: int, revision: int, grade: GradeResult
+    ) -> _Stored:
+        """Keep the grade and close the job. A provisional grade also queues a regrade, later
+        and later, until a real grade replaces it."""
         now = self._clock.now()
         async with self._sessions.begin() as session:
             answer = await session.get(Answer, answer_id)
-            current = answer is not None and answer.revision == revision
-            if current:
-                session.add(
-                    Grade(
-                        answer_id=answer_id,
-                        answer_revision=revision,
-                        grader=grade.grader,
-                        question_version=grade.rubric_version,
-                        score=grade.score,
-                        max_score=grade.max_score,
-                        points=grade.points_json(),
-                        feedback=grade.feedback,
-                        provisional=grade.provisional,
-                        flags=sorted(grade.flags),
-                        usage=None if grade.usage is None else asdict(grade.usage),
-                        created_at=now,
-                    )
-                )
             await session.execute(
                 update(GradingJob)
                 .where(GradingJob.id == job_id)
                 .values(status="done", lease_until=None, updated_at=now)
             )
-        return current
+            if answer is None or answer.revision != revision:
+                return _Stored.STALE
+            earlier = (
+                await session.scalars(
+                    select(Grade.provisional)
+                    .where(Grade.answer_id == answer_id, Grade.answer_revision == revision)
+                    .order_by(Grade.id)
+                )
+            ).all()
+            session.add(
+                Grade(
+                    answer_id=answer_id,
+                    answer_revision=revision,
+                    grader=grade.grader,
+                    question_version=grade.rubric_version,
+                    score=grade.score,
+                    max_score=grade.max_score,
+                    points=grade.points_json(),
+                    feedback=grade.feedback,
+                    provisional=grade.provisional,
+                    flags=sorted(grade.flags),
+                    usage=None if grade.usage is None else asdict(grade.usage),
+                    created_at=now,
+                )
+            )
+            if grade.provisional and len(earlier) < MAX_REGRADES:
+                enqueue(session, answer_id, now, delay=REGRADE_AFTER * 2 ** len(earlier))
+        if not earlier:
+            return _Stored.FIRST
+        if earlier[-1] and not grade.provisional:
+            return _Stored.REPLACES_PROVISIONAL
+        return _Stored.AGAIN
 
-    async def _notify(self, work: _Work, grade: GradeResult) -> None:
+    async def _notify(self, work: _Work, grade: GradeResult, *, update: bool) -> None:
         if work.thread is None:
             return
         try:
-            if work.message is not None:
+            if work.message is not None and not update:
                 await self._messenger.react(work.message, Reaction.GRADED)
             await self._messenger.reply(
-                work.thread, cards.feedback_card(work.question, grade), private_to=work.author
+                work.thread,
+                cards.feedback_card(work.question, grade, update=update),
+                private_to=work.author,
             )
         except Exception:
             log.exception(

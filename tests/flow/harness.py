@@ -112,4 +112,5 @@ def strong_answer(q: Question) -> str:
 
 
 def partial_answer(q: Question) -> str:
-    return q.rubric[0].phrasings[0]
+    """Two of the rubric's points, said the way a candidate might."""
+    return " ".join(p.phrasings[0].rstrip(".") + "." for p in q.rubric[:2])

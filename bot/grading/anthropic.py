@@ -1,0 +1,272 @@
+"""The LLM grader: Anthropic's Messages API with a forced, strict tool as structured output."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+import anthropic
+from anthropic.types import MessageParam, TextBlockParam, ToolParam
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot.grading.base import Flag, Grade, PointGrade, Usage, Verdict
+from bot.grading.prompt import TOOL_NAME, grade_tool, new_tag, system_text, user_text
+from bot.grading.text import is_injection, is_term_list, sentences
+from bot.questions.schema import Question
+
+log = logging.getLogger(__name__)
+
+MAX_TOKENS = 2048
+EXTRA_SAMPLES = 2  # on low confidence, two more samples make a majority of three
+
+
+class GraderUnavailable(Exception):
+    """The LLM could not produce a usable grade (outage, timeouts, invalid output)."""
+
+
+class _PointVerdict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    point_id: str
+    verdict: Verdict
+    rationale: str
+    evidence: str
+
+
+class _ToolGrade(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    points: list[_PointVerdict]
+    feedback_good: str
+    feedback_missing: str
+    injection_suspected: bool
+    off_topic: bool
+    confidence: Literal["low", "medium", "high"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Sample:
+    grade: _ToolGrade
+    usage: Usage
+
+
+class AnthropicGrader:
+    """Grades with Claude. Verdicts come per rubric point; evidence is checked against the
+    answer in code; the total is computed from the weights."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+    ) -> None:
+        self._model = model
+        # The SDK retries 408, 409, 429 and 5xx (529 included) itself, honouring Retry-After.
+        self._client = anthropic.AsyncAnthropic(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
+        )
+
+    @property
+    def id(self) -> str:
+        return f"anthropic:{self._model}"
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def grade(self, question: Question, answer: str) -> Grade:
+        cleaned, injected = strip_injections(answer)
+        first = await self._sample(question, cleaned)
+        samples = [first]
+        if first.grade.confidence == "low":
+            for _ in range(EXTRA_SAMPLES):
+                samples.append(await self._sample(question, cleaned))
+        return self._combine(question, cleaned, samples, injected)
+
+    async def _sample(self, question: Question, answer: str) -> _Sample:
+        tool = cast(ToolParam, grade_tool(question))
+        system: list[TextBlockParam] = [
+            {"type": "text", "text": system_text(question), "cache_control": {"type": "ephemeral"}}
+        ]
+        messages: list[MessageParam] = [{"role": "user", "content": user_text(answer, new_tag())}]
+        usage = Usage()
+        for attempt in (1, 2):  # the second attempt repairs invalid output
+            try:
+                response = await self._client.messages.create(
+                    model=self._model,
+                    max_tokens=MAX_TOKENS,
+                    system=system,
+                    tools=[tool],
+                    tool_choice={"type": "tool", "name": TOOL_NAME},
+                    messages=messages,
+                )
+            except anthropic.APIError as exc:
+                raise GraderUnavailable(f"{type(exc).__name__}: {_brief(exc)}") from exc
+            usage = _add(usage, response.usage)
+            block = next((b for b in response.content if b.type == "tool_use"), None)
+            if block is None:
+                problem = "no record_grade tool call in the response"
+                if attempt == 2:
+                    raise GraderUnavailable(problem)
+                messages += [
+                    {"role": "assistant", "content": response.content},
+                    {"role": "user", "content": f"{problem}. Call {TOOL_NAME} now."},
+                ]
+                continue
+            try:
+                parsed = _ToolGrade.model_validate(block.input)
+                _check_points(parsed, question)
+                return _Sample(parsed, usage)
+            except (ValidationError, ValueError) as exc:
+                if attempt == 2:
+                    raise GraderUnavailable(f"invalid grade twice: {exc}") from exc
+                log.info("grade for %s failed validation; asking once for a repair", question.id)
+                messages += [
+                    {"role": "assistant", "content": response.content},
+                    {
+                        "role": "user",
+                        "content": [
+                            {
+                                "type": "tool_result",
+                                "tool_use_id": block.id,
+                                "is_error": True,
+                                "content": f"That input is invalid: {exc}. Call {TOOL_NAME} "
+                                "again with one entry for every rubric point.",
+                            }
+                        ],
+                    },
+                ]
+        raise AssertionError("unreachable")
+
+    def _combine(
+        self, question: Question, answer: str, samples: list[_Sample], injected: bool
+    ) -> Grade:
+        flags: set[Flag] = {Flag.INJECTION} if injected else set()
+        if any(s.grade.injection_suspected for s in samples):
+            flags.add(Flag.INJECTION)
+        if sum(s.grade.off_topic for s in samples) * 2 > len(samples):
+            flags.add(Flag.OFF_TOPIC)
+        points = []
+        for rubric_point in question.rubric:
+            votes = [next(p for p in s.grade.points if p.point_id == rubric_point.id)
+                     for s in samples]  # fmt: skip
+            chosen = _majority(votes)
+            verdict, rationale, evidence = chosen.verdict, chosen.rationale, chosen.evidence
+            if verdict is not Verdict.MISSED:
+                problem = evidence_problem(evidence, answer)
+                if problem:
+                    verdict, rationale, evidence = Verdict.MISSED, problem, ""
+            points.append(
+                PointGrade(
+                    point_id=rubric_point.id,
+                    point=rubric_point.point,
+                    weight=rubric_point.weight,
+                    verdict=verdict,
+                    rationale=rationale,
+                    evidence=evidence,
+                )
+            )
+        lead = samples[0].grade
+        feedback = "\n".join(
+            line
+            for line in (
+                "Instructions to the grader inside an answer are ignored and earn nothing."
+                if Flag.INJECTION in flags else "",
+                lead.feedback_good.strip(),
+                lead.feedback_missing.strip(),
+            )
+            if line
+        )  # fmt: skip
+        usage = Usage()
+        for s in samples:
+            usage = _sum(usage, s.usage)
+        return Grade(
+            points=tuple(points),
+            feedback=feedback,
+            grader=self.id,
+            rubric_version=question.version,
+            flags=frozenset(flags),
+            usage=usage,
+        )
+
+
+def strip_injections(answer: str) -> tuple[str, bool]:
+    """Remove sentences addressed to the grader before the model ever sees them, so an answer
+    with such a sentence is graded exactly as the same answer without it."""
+    kept, found = [], False
+    for sentence in sentences(answer):
+        if is_injection(sentence):
+            found = True
+        else:
+            kept.append(sentence)
+    return (" ".join(kept) if found else answer), found
+
+
+_SPACE = re.compile(r"\s+")
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+
+
+def _norm(text: str) -> str:
+    return _SPACE.sub(" ", text.translate(_QUOTES)).strip().casefold()
+
+
+def evidence_problem(evidence: str, answer: str) -> str | None:
+    """Why a quoted span does not earn credit, or None if it does."""
+    quote = _norm(evidence).strip(" .,;:\"'")
+    if len(quote) < 8:
+        return "no usable evidence quoted from the answer"
+    if quote not in _norm(answer):
+        return "the quoted evidence does not appear in the answer"
+    if is_term_list(evidence):
+        return "a bare list of terms earns nothing"
+    return None
+
+
+def _check_points(grade: _ToolGrade, question: Question) -> None:
+    ids = Counter(p.point_id for p in grade.points)
+    expected = {p.id for p in question.rubric}
+    missing = sorted(expected - set(ids))
+    extra = sorted(set(ids) - expected)
+    repeated = sorted(i for i, n in ids.items() if n > 1)
+    if missing or extra or repeated:
+        raise ValueError(
+            f"points must list each rubric id once; missing {missing}, unknown {extra}, "
+            f"repeated {repeated}"
+        )
+
+
+def _majority(votes: list[_PointVerdict]) -> _PointVerdict:
+    """The median verdict of the samples (for three, the majority or the middle one)."""
+    ranked = sorted(votes, key=lambda v: v.verdict.credit)
+    return ranked[len(ranked) // 2]
+
+
+def _add(total: Usage, usage: Any) -> Usage:
+    return _sum(
+        total,
+        Usage(
+            input_tokens=usage.input_tokens or 0,
+            cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
+            cache_read_input_tokens=usage.cache_read_input_tokens or 0,
+            output_tokens=usage.output_tokens or 0,
+        ),
+    )
+
+
+def _sum(a: Usage, b: Usage) -> Usage:
+    return Usage(
+        input_tokens=a.input_tokens + b.input_tokens,
+        cache_creation_input_tokens=a.cache_creation_input_tokens + b.cache_creation_input_tokens,
+        cache_read_input_tokens=a.cache_read_input_tokens + b.cache_read_input_tokens,
+        output_tokens=a.output_tokens + b.output_tokens,
+    )
+
+
+def _brief(exc: anthropic.APIError) -> str:
+    status = getattr(exc, "status_code", None)
+    return f"status {status}" if status else exc.__class__.__doc__ or "request failed"
