@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from bot.config import Settings
 from bot.storage import migrate
 from bot.storage.db import make_engine
+from tests.fakes.anthropic_api import FakeAnthropic
 
 PG_URL = os.environ.get("OPSDRILL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("OPSDRILL_REQUIRE_POSTGRES") == "1"
@@ -110,6 +111,15 @@ def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         return
     _postgres_or_skip()
     yield from _fresh_pg(None)
+
+
+@pytest.fixture
+async def fake_anthropic() -> AsyncIterator[FakeAnthropic]:
+    """A fake Messages API on an ephemeral port (see tests/fakes/anthropic_api.py)."""
+    server = FakeAnthropic()
+    await server.start()
+    yield server
+    await server.stop()
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:

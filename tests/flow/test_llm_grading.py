@@ -3,7 +3,6 @@ later regrade replaces, and the leaderboard follows."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -15,18 +14,10 @@ pytestmark = pytest.mark.asyncio
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeAnthropic]:
-    server = FakeAnthropic()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-async def _bot(database_url: str, fake: FakeAnthropic) -> Harness:
+async def _bot(database_url: str, fake_anthropic: FakeAnthropic) -> Harness:
     bot = await Harness.start(
-        database_url, now=MONDAY, ANTHROPIC_API_KEY="sk-test-key", ANTHROPIC_BASE_URL=fake.url,
-        OPSDRILL_GRADER_RETRIES=1, OPSDRILL_GRADER_TIMEOUT=2,
+        database_url, now=MONDAY, ANTHROPIC_API_KEY="sk-test-key",
+        ANTHROPIC_BASE_URL=fake_anthropic.url, OPSDRILL_GRADER_RETRIES=1, OPSDRILL_GRADER_TIMEOUT=2,
     )  # fmt: skip
     await bot.configure()
     await bot.tick()
@@ -34,9 +25,9 @@ async def _bot(database_url: str, fake: FakeAnthropic) -> Harness:
 
 
 async def test_an_overloaded_api_gives_a_provisional_grade_then_a_regrade_replaces_it(
-    database_url: str, fake: FakeAnthropic
+    database_url: str, fake_anthropic: FakeAnthropic
 ) -> None:
-    bot = await _bot(database_url, fake)
+    bot = await _bot(database_url, fake_anthropic)
     try:
         question = await bot.question()
         first, second = question.rubric[0], question.rubric[1]
@@ -45,14 +36,14 @@ async def test_an_overloaded_api_gives_a_provisional_grade_then_a_regrade_replac
             f"Then {second.id.replace('-', ' ')}, which matters in practice."
         )
         ada = bot.platform.user("U-ada", "ada")
-        fake.fallback = status(529, "overloaded_error", {"retry-after-ms": "5"})
+        fake_anthropic.fallback = status(529, "overloaded_error", {"retry-after-ms": "5"})
         await bot.answer(ada, text)
         await bot.grade_all()
         [provisional] = bot.feedback_for(ada)
         assert "provisional" in provisional.title
         assert "offline:" in provisional.footer
 
-        fake.fallback = None  # the API is back
+        fake_anthropic.fallback = None  # the API is back
         assert await bot.grade_all() == 0  # the regrade waits its turn
         bot.clock.advance(minutes=6)
         assert await bot.grade_all() == 1
@@ -65,12 +56,14 @@ async def test_an_overloaded_api_gives_a_provisional_grade_then_a_regrade_replac
         await bot.stop()
 
 
-async def test_token_usage_is_kept_with_each_grade(database_url: str, fake: FakeAnthropic) -> None:
+async def test_token_usage_is_kept_with_each_grade(
+    database_url: str, fake_anthropic: FakeAnthropic
+) -> None:
     from sqlalchemy import select
 
     from bot.storage.models import Grade
 
-    bot = await _bot(database_url, fake)
+    bot = await _bot(database_url, fake_anthropic)
     try:
         for n in range(2):
             await bot.answer(bot.platform.user(f"U-{n}", f"p{n}"), "We retrain every month.")
