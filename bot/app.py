@@ -29,6 +29,7 @@ from bot.services.grading import GradingService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.messenger import Messenger
 from bot.services.rounds import RoundService
+from bot.services.stats import StatsService
 from bot.storage import migrate
 from bot.storage.db import make_engine, make_sessionmaker
 
@@ -67,6 +68,7 @@ class App:
     messenger: Messenger
     grading: GradingService
     leaderboard: LeaderboardService
+    stats: StatsService
     channels: ChannelService
     rounds: RoundService
     answers: AnswerService
@@ -98,6 +100,7 @@ class App:
         messenger = Messenger({a.platform: a for a in adapters})
         grading = GradingService(sessions=sessions, clock=clock, grader=grader, messenger=messenger)
         leaderboard = LeaderboardService(sessions=sessions)
+        stats = StatsService(sessions=sessions)
         channels = ChannelService(
             sessions=sessions, clock=clock, settings=settings, messenger=messenger
         )
@@ -122,6 +125,7 @@ class App:
             channels=channels,
             leaderboard=leaderboard,
             admin=AdminService(channels=channels, bank=bank, clock=clock),
+            stats=stats,
         )
         scheduler = RoundScheduler(sessions=sessions, rounds=rounds)
         channels.on_schedule_change(scheduler.reschedule)
@@ -134,6 +138,7 @@ class App:
             messenger=messenger,
             grading=grading,
             leaderboard=leaderboard,
+            stats=stats,
             channels=channels,
             rounds=rounds,
             answers=answers,

@@ -27,6 +27,7 @@ from bot.services.answers import AnswerService
 from bot.services.channels import ChannelService
 from bot.services.leaderboard import LeaderboardService, Period
 from bot.services.rounds import RoundService
+from bot.services.stats import StatsService
 from bot.storage.models import ProcessedEvent
 from bot.storage.repo import insert_ignoring_conflict
 
@@ -54,6 +55,7 @@ class Router:
         channels: ChannelService,
         leaderboard: LeaderboardService,
         admin: AdminService,
+        stats: StatsService,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -61,10 +63,13 @@ class Router:
         self._answers = answers
         self._channels = channels
         self._leaderboard = leaderboard
+        self._stats = stats
         self._commands: dict[str, CommandHandler] = {
             "today": self._today,
             "leaderboard": self._leaderboard_command,
             "help": self._help,
+            "stats": self._my_stats,
+            "forget-me": self._forget_me,
             "post": self._post,
             "close": self._close,
         }
@@ -133,6 +138,23 @@ class Router:
 
     async def _today(self, event: CommandInvoked) -> Card:
         return await self._rounds.today(event.channel)
+
+    async def _my_stats(self, event: CommandInvoked) -> Card:
+        return cards.stats_card(await self._stats.for_user(event.user))
+
+    async def _forget_me(self, event: CommandInvoked) -> Card:
+        if [a.lower() for a in event.args] != ["confirm"]:
+            return cards.notice(
+                "Delete your OpsDrill data?",
+                "This removes every answer, grade and leaderboard entry of yours in this "
+                "workspace, for good. To go ahead, run `/drill forget-me confirm`.",
+            )
+        removed = await self._stats.forget(event.user)
+        return cards.notice(
+            "Your OpsDrill data is deleted",
+            f"Removed {removed} answer(s) with their grades. If you answer again, you start "
+            "from zero.",
+        )
 
     async def _help(self, event: CommandInvoked) -> Card:
         return cards.help_card()

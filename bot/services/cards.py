@@ -8,6 +8,7 @@ from bot.domain import Button, Card, CardField
 from bot.grading.base import Grade, Verdict
 from bot.questions.schema import Question
 from bot.services.leaderboard import Period, Standing
+from bot.services.stats import PersonalStats, TopicScore
 from bot.text import clip, neutralize
 
 ANSWER_PRIVATELY = "answer_privately"
@@ -90,6 +91,29 @@ def leaderboard_card(scope: str, period: Period, standings: list[Standing]) -> C
     )
 
 
+def stats_card(stats: PersonalStats) -> Card:
+    if not stats.rounds:
+        return Card(
+            title="Your OpsDrill stats",
+            body="No answers yet. Reply in today's question thread to get on the board.",
+        )
+
+    def topics(items: list[TopicScore]) -> str:
+        return ", ".join(f"{t.category.label} ({t.average:g}/10)" for t in items) or "—"
+
+    return Card(
+        title="Your OpsDrill stats",
+        fields=(
+            CardField("Rounds answered", str(stats.rounds)),
+            CardField("Points", f"{stats.points:g}"),
+            CardField("Average", f"{stats.average:g}/10"),
+            CardField("Streak", f"{stats.streak} (best {stats.best_streak})"),
+            CardField("Strongest topics", topics(stats.strongest), inline=False),
+            CardField("Topics to work on", topics(stats.weakest), inline=False),
+        ),
+    )
+
+
 def notice(title: str, body: str = "") -> Card:
     return Card(title=title, body=body)
 
@@ -98,6 +122,8 @@ HELP = """\
 `/drill today` — today's question and its deadline
 `/drill leaderboard [week|month|all]` — this channel's standings (default: week)
 `/drill leaderboard team [week|month|all]` — the whole team's standings
+`/drill stats` — your points, streak, strongest and weakest topics
+`/drill forget-me` — delete everything OpsDrill keeps about you
 `/drill help` — this message
 Admins:
 `/drill post` — post today's question now · `/drill close` — close the open round

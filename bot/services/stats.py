@@ -1,0 +1,142 @@
+"""A person's own numbers: points, rounds, streak, strongest and weakest topics."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.domain import UserRef
+from bot.questions.schema import Category
+from bot.storage.models import (
+    Answer,
+    Entry,
+    Grade,
+    Member,
+    QuestionVersion,
+    Round,
+    Team,
+)
+from bot.storage.repo import latest_grade_ids
+
+
+@dataclass(frozen=True, slots=True)
+class TopicScore:
+    category: Category
+    average: float
+    answers: int
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalStats:
+    rounds: int = 0
+    points: float = 0.0
+    average: float = 0.0
+    streak: int = 0
+    best_streak: int = 0
+    topics: list[TopicScore] = field(default_factory=list)
+
+    @property
+    def strongest(self) -> list[TopicScore]:
+        return sorted(self.topics, key=lambda t: (-t.average, -t.answers))[:2]
+
+    @property
+    def weakest(self) -> list[TopicScore]:
+        return sorted(self.topics, key=lambda t: (t.average, -t.answers))[:2]
+
+
+class StatsService:
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def for_user(self, user: UserRef) -> PersonalStats:
+        async with self._sessions() as session:
+            member_id = await _member_id(session, user)
+            if member_id is None:
+                return PersonalStats()
+            latest = latest_grade_ids()
+            rows = (
+                await session.execute(
+                    select(Round.id, Round.channel_id, QuestionVersion.category, Grade.score)
+                    .select_from(Entry)
+                    .join(Answer, Answer.id == Entry.answer_id)
+                    .join(Round, Round.id == Entry.round_id)
+                    .join(QuestionVersion, QuestionVersion.id == Round.question_id)
+                    .outerjoin(latest, latest.c.answer_id == Answer.id)
+                    .outerjoin(
+                        Grade,
+                        and_(
+                            Grade.id == latest.c.grade_id, Grade.answer_revision == Answer.revision
+                        ),
+                    )
+                    .where(Entry.member_id == member_id)
+                )
+            ).all()
+            channels = {channel_id for _, channel_id, _, _ in rows}
+            rounds = (
+                await session.execute(
+                    select(Round.id, Round.status)
+                    .where(Round.channel_id.in_(channels), Round.status.in_(("open", "closed")))
+                    .order_by(Round.local_date.desc(), Round.id.desc())
+                )
+            ).all()
+        answered = {round_id for round_id, _, _, _ in rows}
+        by_topic: dict[str, list[float]] = defaultdict(list)
+        for _, _, category, score in rows:
+            if score is not None:
+                by_topic[category].append(score)
+        graded = [s for _, _, _, s in rows if s is not None]
+        streak, best, run, counting = 0, 0, 0, True
+        for round_id, status in rounds:
+            if round_id in answered:
+                run += 1
+                best = max(best, run)
+            elif status == "open":
+                continue  # today's round is still open: not answering yet breaks nothing
+            else:
+                if counting:
+                    streak, counting = run, False
+                run = 0
+        if counting:
+            streak = run
+        return PersonalStats(
+            rounds=len(rows),
+            points=round(sum(graded), 1),
+            average=round(sum(graded) / len(graded), 1) if graded else 0.0,
+            streak=streak,
+            best_streak=best,
+            topics=[
+                TopicScore(Category(c), round(sum(v) / len(v), 1), len(v))
+                for c, v in sorted(by_topic.items())
+            ],
+        )
+
+    async def forget(self, user: UserRef) -> int:
+        """Delete everything kept about `user` in their team; the number of answers removed."""
+        async with self._sessions.begin() as session:
+            member_id = await _member_id(session, user)
+            if member_id is None:
+                return 0
+            answers = len(
+                (
+                    await session.scalars(select(Answer.id).where(Answer.member_id == member_id))
+                ).all()
+            )
+            await session.execute(delete(Member).where(Member.id == member_id))
+        return answers
+
+
+async def _member_id(session: AsyncSession, user: UserRef) -> int | None:
+    return (
+        await session.execute(
+            select(Member.id)
+            .join(Team, Team.id == Member.team_id)
+            .where(
+                Team.platform == user.platform,
+                Team.external_id == user.team_id,
+                Member.external_id == user.user_id,
+            )
+        )
+    ).scalar_one_or_none()
