@@ -77,14 +77,33 @@ def chat(
 
 
 @app.command()
-def run() -> None:
+def run(
+    slack_mode: Annotated[
+        str | None, typer.Option(help="socket (default with SLACK_APP_TOKEN) or http.")
+    ] = None,
+    host: Annotated[str, typer.Option(help="HTTP mode: the address to listen on.")] = "0.0.0.0",
+    port: Annotated[
+        int, typer.Option(help="HTTP mode: the port (/slack/events, /healthz).")
+    ] = 3000,
+) -> None:
     """Run the bot for the platforms configured in the environment (migrates the database)."""
     from bot.runner import NoPlatformConfigured, run_bot
 
     settings = _settings()
     _logging(settings)
+    if slack_mode not in (None, "socket", "http"):
+        err.print("--slack-mode is socket or http")
+        raise typer.Exit(2)
     try:
-        asyncio.run(run_bot(settings, stop_signals=(signal.SIGINT, signal.SIGTERM)))
+        asyncio.run(
+            run_bot(
+                settings,
+                stop_signals=(signal.SIGINT, signal.SIGTERM),
+                slack_mode=slack_mode,
+                host=host,
+                port=port,
+            )
+        )
     except NoPlatformConfigured as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

@@ -88,7 +88,16 @@ class DirectMessage(Event):
     text: str
 
 
-InboundEvent = AnswerPosted | AnswerEdited | AnswerDeleted | CommandInvoked | DirectMessage
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HomeOpened(Event):
+    """The person opened the bot's own page (Slack's App Home)."""
+
+    user: UserRef
+
+
+InboundEvent = (
+    AnswerPosted | AnswerEdited | AnswerDeleted | CommandInvoked | DirectMessage | HomeOpened
+)
 
 
 # --- outbound -------------------------------------------------------------------------------

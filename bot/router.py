@@ -19,6 +19,7 @@ from bot.domain import (
     ChannelRef,
     CommandInvoked,
     DirectMessage,
+    HomeOpened,
     InboundEvent,
 )
 from bot.services import cards
@@ -119,6 +120,10 @@ class Router:
                 return await self._command(event)
             case DirectMessage():
                 return cards.help_card("I take answers in each question's thread.")
+            case HomeOpened():
+                stats = await self._stats.for_user(event.user)
+                rounds = await self._rounds.open_rounds(event.user.platform, event.user.team_id)
+                return cards.home_card(stats, rounds)
         raise TypeError(f"no route for {type(event).__name__}")
 
     async def _command(self, event: CommandInvoked) -> Card:
@@ -225,5 +230,5 @@ def _platform_of(event: InboundEvent) -> str:
             return event.author.platform
         case AnswerDeleted():
             return event.message.channel.platform
-        case CommandInvoked() | DirectMessage():
+        case CommandInvoked() | DirectMessage() | HomeOpened():
             return event.user.platform

@@ -20,24 +20,48 @@ class NoPlatformConfigured(Exception):
     """`opsdrill run` was started with no chat platform to serve."""
 
 
-def platform_adapters(settings: Settings) -> list[ChatAdapter]:
-    """The adapters the environment configures."""
+def platform_adapters(
+    settings: Settings, *, slack_mode: str | None = None, host: str = "0.0.0.0", port: int = 3000
+) -> list[ChatAdapter]:
+    """The adapters the environment configures; NoPlatformConfigured says what is missing."""
     adapters: list[ChatAdapter] = []
-    if settings.slack_bot_token or settings.discord_token:
-        raise NoPlatformConfigured(
-            "This version runs in the terminal only (`opsdrill chat`, `opsdrill demo`); "
-            "the Slack and Discord adapters are not part of it yet."
-        )
+    multi = bool(settings.slack_client_id and settings.slack_client_secret)
+    if settings.slack_bot_token or multi:
+        mode = slack_mode or ("socket" if settings.slack_app_token else "http")
+        if mode == "socket" and not settings.slack_app_token:
+            raise NoPlatformConfigured(
+                "Slack Socket Mode needs SLACK_APP_TOKEN (an xapp- token with "
+                "connections:write); or run over HTTP with --slack-mode http --port N."
+            )
+        if mode == "http" and not settings.slack_signing_secret:
+            raise NoPlatformConfigured("Slack over HTTP needs SLACK_SIGNING_SECRET.")
+        if mode == "socket" and multi:
+            raise NoPlatformConfigured(
+                "Installing into many workspaces (SLACK_CLIENT_ID/SECRET) needs HTTP mode: "
+                "--slack-mode http --port N."
+            )
+        from adapters.slack import SlackAdapter
+
+        adapters.append(SlackAdapter(settings, mode=mode, host=host, port=port))  # type: ignore[arg-type]
+    if settings.discord_token:
+        log.warning("DISCORD_TOKEN is set, but this version has no Discord adapter yet")
     if not adapters:
         raise NoPlatformConfigured(
-            "No chat platform is configured. Set SLACK_BOT_TOKEN or DISCORD_TOKEN, "
+            "No chat platform is configured. Set SLACK_BOT_TOKEN (see README: Slack), "
             "or try the bot in the terminal with `opsdrill chat`."
         )
     return adapters
 
 
-async def run_bot(settings: Settings, *, stop_signals: Iterable[signal.Signals] = ()) -> None:
-    adapters = platform_adapters(settings)
+async def run_bot(
+    settings: Settings,
+    *,
+    stop_signals: Iterable[signal.Signals] = (),
+    slack_mode: str | None = None,
+    host: str = "0.0.0.0",
+    port: int = 3000,
+) -> None:
+    adapters = platform_adapters(settings, slack_mode=slack_mode, host=host, port=port)
     app = await App.create(settings, adapters=adapters)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

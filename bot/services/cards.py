@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.domain import Button, Card, CardField
 from bot.grading.base import Grade, Verdict
 from bot.questions.schema import Question
 from bot.services.leaderboard import Period, Standing
 from bot.services.stats import PersonalStats, TopicScore
+
+if TYPE_CHECKING:
+    from bot.services.rounds import OpenRound
 from bot.text import clip, neutralize
 
 ANSWER_PRIVATELY = "answer_privately"
@@ -111,6 +115,22 @@ def stats_card(stats: PersonalStats) -> Card:
             CardField("Strongest topics", topics(stats.strongest), inline=False),
             CardField("Topics to work on", topics(stats.weakest), inline=False),
         ),
+    )
+
+
+def home_card(stats: PersonalStats, rounds: list[OpenRound]) -> Card:
+    """A person's own page: their numbers and the questions open right now."""
+    mine = stats_card(stats)
+    today = [
+        CardField(f"#{r.channel_name or r.channel_id} · {r.question.category.label}",
+                  r.question.prompt, inline=False)
+        for r in rounds[:5]
+    ] or [CardField("Today", "No question is open right now.", inline=False)]  # fmt: skip
+    return Card(
+        title="OpsDrill",
+        body=mine.body,
+        fields=(*mine.fields, *today),
+        footer="Answer in the question's thread, or privately with its button. `/drill help`",
     )
 
 

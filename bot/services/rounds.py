@@ -47,6 +47,14 @@ def channel_ref(channel: Channel, team: Team) -> ChannelRef:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenRound:
+    channel_id: str
+    channel_name: str
+    question: Question
+    closes_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What an admin action did, in words for the person who asked."""
 
@@ -391,6 +399,33 @@ class RoundService:
         when = upcoming.opens_at.astimezone(schedule.zone).strftime("%A %d %B at %H:%M %Z")
         status = "paused" if not channel.active else f"opens {when}"
         return cards.notice("No round is open right now", f"The next question {status}.")
+
+    async def open_rounds(self, platform: str, team_id: str) -> list[OpenRound]:
+        """The team's rounds open right now, newest first."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Round, Channel, QuestionVersion)
+                    .join(Channel, Channel.id == Round.channel_id)
+                    .join(Team, Team.id == Channel.team_id)
+                    .join(QuestionVersion, QuestionVersion.id == Round.question_id)
+                    .where(
+                        Team.platform == platform,
+                        Team.external_id == team_id,
+                        Round.status == "open",
+                    )
+                    .order_by(Round.opens_at.desc())
+                )
+            ).all()
+        return [
+            OpenRound(
+                channel_id=channel.external_id,
+                channel_name=channel.name,
+                question=Question.model_validate(row.content),
+                closes_at=rnd.closes_at,
+            )
+            for rnd, channel, row in rows
+        ]
 
     async def open_thread(self, ref: ChannelRef) -> MessageRef | None:
         """The thread of the channel's open round, if one is open."""

@@ -1,0 +1,334 @@
+"""OpsDrill on Slack: slack-bolt's AsyncApp in Socket Mode or over HTTP.
+
+The adapter parses payloads into core events, acks at once (the work continues after the ack),
+and renders the core's cards as Block Kit. It decides nothing itself."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Literal
+
+from aiohttp import web
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.app.async_server import AsyncSlackAppServer
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import blocks
+from adapters.slack.payloads import (
+    PRIVATE_ANSWER_VIEW,
+    answer_event,
+    command_event,
+    private_answer_event,
+    private_answer_modal,
+)
+from bot.config import Settings
+from bot.domain import Card, ChannelRef, HomeOpened, MessageRef, Reaction, UserRef
+from bot.ports import EventHandler
+from bot.services.cards import ANSWER_PRIVATELY
+from bot.storage.db import make_engine
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+EMOJI = {
+    Reaction.RECEIVED: "eyes",
+    Reaction.GRADED: "white_check_mark",
+    Reaction.REJECTED: "no_entry_sign",
+}
+SCOPES = [
+    "commands", "chat:write", "reactions:write", "users:read", "channels:history",
+    "groups:history", "im:write",
+]  # fmt: skip
+POST_INTERVAL = 1.0  # Slack allows about one message per second per channel
+
+
+class SlackAdapter:
+    """A `ChatAdapter` for Slack."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        mode: Literal["socket", "http"] = "socket",
+        host: str = "0.0.0.0",
+        port: int = 3000,
+    ) -> None:
+        self._settings = settings
+        self._mode = mode
+        self._host, self._port = host, port
+        self._api_url = settings.slack_api_url or AsyncWebClient.BASE_URL
+        self._multi = bool(settings.slack_client_id and settings.slack_client_secret)
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        self._engine = make_engine(settings.database_url) if self._multi else None
+        self.client = self._web_client(None if self._multi else token)
+        self.app = AsyncApp(
+            client=self.client,
+            token=None if self._multi else token,
+            signing_secret=_secret(settings.slack_signing_secret) or "unused-in-socket-mode",
+            request_verification_enabled=mode == "http",
+            oauth_settings=self._oauth_settings(),
+            logger=logging.getLogger("slack_bolt"),
+        )
+        self._on_event: EventHandler | None = None
+        self._clients: dict[str, AsyncWebClient] = {}
+        self._names: dict[tuple[str, str], str] = {}
+        self._last_post: dict[str, float] = {}
+        self._post_locks: dict[str, asyncio.Lock] = {}
+        self._runner: web.AppRunner | None = None
+        self._socket: Any = None
+        self.bot_user_id: str | None = None
+        self._register()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, on_event: EventHandler) -> None:
+        self._on_event = on_event
+        if not self._multi:
+            auth = await self.client.auth_test()
+            self.bot_user_id = auth.get("user_id")
+            log.info("Slack: connected to team %s as %s", auth.get("team_id"), self.bot_user_id)
+        if self._mode == "http":
+            server = AsyncSlackAppServer(port=self._port, path="/slack/events", app=self.app)
+            server.web_app.router.add_get("/healthz", _healthz)
+            self._runner = web.AppRunner(server.web_app)
+            await self._runner.setup()
+            await web.TCPSite(self._runner, self._host, self._port).start()
+            log.info("Slack: listening on %s:%s (/slack/events)", self._host, self.port)
+        else:
+            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+            app_token = _secret(self._settings.slack_app_token)
+            self._socket = AsyncSocketModeHandler(
+                self.app, app_token, web_client=AsyncWebClient(base_url=self._api_url)
+            )
+            await self._socket.connect_async()
+            log.info("Slack: connected over Socket Mode")
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._engine is not None:
+            await self._engine.dispose()
+
+    @property
+    def port(self) -> int:
+        """The bound HTTP port (useful when started on port 0)."""
+        if self._runner is not None and self._runner.addresses:
+            return int(self._runner.addresses[0][1])
+        return self._port
+
+    # --- ChatAdapter: outbound -----------------------------------------------------------------
+
+    async def post(self, channel: ChannelRef, card: Card) -> MessageRef:
+        client = await self._client_for(channel.team_id)
+        async with self._paced(channel.channel_id):
+            response = await client.chat_postMessage(
+                channel=channel.channel_id,
+                text=blocks.fallback_text(card),
+                blocks=blocks.card_blocks(card),
+                unfurl_links=False,
+            )
+        ts = str(response["ts"])
+        return MessageRef(channel, ts, ts)
+
+    async def reply(
+        self,
+        parent: MessageRef,
+        card: Card,
+        *,
+        private_to: UserRef | None = None,
+        broadcast: bool = False,
+    ) -> MessageRef | None:
+        client = await self._client_for(parent.channel.team_id)
+        thread_ts = parent.thread_id or parent.message_id or None
+        if private_to is not None:
+            await client.chat_postEphemeral(
+                channel=parent.channel.channel_id,
+                user=private_to.user_id,
+                thread_ts=thread_ts,
+                text=blocks.fallback_text(card),
+                blocks=blocks.card_blocks(card),
+            )
+            return None
+        async with self._paced(parent.channel.channel_id):
+            response = await client.chat_postMessage(
+                channel=parent.channel.channel_id,
+                thread_ts=thread_ts,
+                reply_broadcast=broadcast,
+                text=blocks.fallback_text(card),
+                blocks=blocks.card_blocks(card),
+                unfurl_links=False,
+            )
+        return MessageRef(parent.channel, str(response["ts"]), thread_ts)
+
+    async def send_dm(self, user: UserRef, card: Card) -> MessageRef | None:
+        client = await self._client_for(user.team_id)
+        opened = await client.conversations_open(users=user.user_id)
+        channel = ChannelRef(PLATFORM, user.team_id, str(opened["channel"]["id"]))
+        return await self.post(channel, card)
+
+    async def react(self, message: MessageRef, reaction: Reaction) -> None:
+        client = await self._client_for(message.channel.team_id)
+        await client.reactions_add(
+            channel=message.channel.channel_id, timestamp=message.message_id, name=EMOJI[reaction]
+        )
+
+    async def is_admin(self, user: UserRef, channel: ChannelRef) -> bool:
+        client = await self._client_for(user.team_id)
+        info = (await client.users_info(user=user.user_id))["user"]
+        return bool(info.get("is_admin") or info.get("is_owner"))
+
+    # --- inbound -----------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        self.app.event("message")(self._on_message)
+        self.app.event("app_home_opened")(self._on_home)
+        self.app.command("/drill")(self._on_command)
+        self.app.action(ANSWER_PRIVATELY)(self._on_answer_button)
+        self.app.view(PRIVATE_ANSWER_VIEW)(self._on_private_answer)
+
+    async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        team_id = _team_of(body)
+        author = (event.get("message") or event).get("user", "")
+        name = await self._name(team_id, author) if author else ""
+        core = answer_event(body, event, team_id=team_id, author_name=name)
+        if core is not None:
+            await self._deliver(core)
+
+    async def _on_home(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if event.get("tab") not in (None, "home"):
+            return
+        team_id = _team_of(body)
+        user = UserRef(PLATFORM, team_id, event["user"])
+        card = await self._deliver(HomeOpened(event_id=body.get("event_id"), user=user))
+        if card is not None:
+            client = await self._client_for(team_id)
+            await client.views_publish(user_id=user.user_id, view=blocks.home_view(card))
+
+    async def _on_command(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+        await ack()  # within Slack's 3 s; the answer follows through response_url
+        card = await self._deliver(command_event(body, user_name=body.get("user_name", "")))
+        if card is not None:
+            await respond(
+                text=blocks.fallback_text(card),
+                blocks=blocks.card_blocks(card),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+
+    async def _on_answer_button(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        client = await self._client_for(_team_of(body))
+        await client.views_open(trigger_id=body["trigger_id"], view=private_answer_modal(body))
+
+    async def _on_private_answer(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        team_id = _team_of(body)
+        user_id = body["user"]["id"]
+        event = private_answer_event(body, team_id=team_id,
+                                     author_name=await self._name(team_id, user_id))  # fmt: skip
+        card = await self._deliver(event)
+        if card is not None:
+            await self.reply(event.thread, card, private_to=event.author)
+
+    async def _deliver(self, event: Any) -> Card | None:
+        if self._on_event is None:
+            log.warning("Slack event before the adapter started; dropped")
+            return None
+        return await self._on_event(event)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _web_client(self, token: str | None) -> AsyncWebClient:
+        client = AsyncWebClient(token=token, base_url=self._api_url)
+        client.retry_handlers.extend(
+            [AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+             AsyncServerErrorRetryHandler(max_retry_count=2)]
+        )  # fmt: skip
+        return client
+
+    def _oauth_settings(self) -> AsyncOAuthSettings | None:
+        if not self._multi or self._engine is None:
+            return None
+        client_id = str(self._settings.slack_client_id)
+        return AsyncOAuthSettings(
+            client_id=client_id,
+            client_secret=_secret(self._settings.slack_client_secret),
+            scopes=SCOPES,
+            installation_store=AsyncSQLAlchemyInstallationStore(client_id, self._engine),
+            state_store=AsyncSQLAlchemyOAuthStateStore(600, self._engine),
+        )
+
+    async def _client_for(self, team_id: str) -> AsyncWebClient:
+        """The client holding `team_id`'s bot token (one shared client for one workspace)."""
+        if not self._multi:
+            return self.client
+        if team_id not in self._clients:
+            store = self.app.installation_store
+            bot = await store.async_find_bot(enterprise_id=None, team_id=team_id) if store else None
+            if bot is None or not bot.bot_token:
+                raise LookupError(f"OpsDrill is not installed in Slack team {team_id}")
+            self._clients[team_id] = self._web_client(bot.bot_token)
+        return self._clients[team_id]
+
+    async def _name(self, team_id: str, user_id: str) -> str:
+        key = (team_id, user_id)
+        if key not in self._names:
+            try:
+                info = (await (await self._client_for(team_id)).users_info(user=user_id))["user"]
+                profile = info.get("profile") or {}
+                self._names[key] = (
+                    profile.get("display_name") or info.get("real_name") or info.get("name")
+                    or user_id
+                )  # fmt: skip
+            except Exception:
+                log.warning("Slack: could not look up the name of a user in team %s", team_id)
+                return user_id
+        return self._names[key]
+
+    def _paced(self, channel_id: str) -> _Pace:
+        lock = self._post_locks.setdefault(channel_id, asyncio.Lock())
+        return _Pace(lock, self._last_post, channel_id)
+
+
+class _Pace:
+    """Holds a channel's posts to about one a second, Slack's per-channel limit."""
+
+    def __init__(self, lock: asyncio.Lock, last: dict[str, float], channel_id: str) -> None:
+        self._lock, self._last, self._channel = lock, last, channel_id
+
+    async def __aenter__(self) -> None:
+        await self._lock.acquire()
+        wait = self._last.get(self._channel, 0.0) + POST_INTERVAL - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._last[self._channel] = time.monotonic()
+        self._lock.release()
+
+
+async def _healthz(_: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def _team_of(body: dict[str, Any]) -> str:
+    team = body.get("team_id") or (body.get("team") or {}).get("id")
+    return str(team or (body.get("user") or {}).get("team_id") or "")
+
+
+def _secret(value: Any) -> str:
+    return value.get_secret_value() if value is not None else ""

@@ -1,0 +1,89 @@
+"""Cards as Block Kit. Text is escaped for Slack except the mentions and dates the core means."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from bot.domain import Card
+
+_OURS = re.compile(r"(<@[UW][A-Z0-9]+>|<!date\^\d+\^[^|>]+\|[^>]*>)")
+_MENTION_ID = re.compile(r"<@([A-Za-z0-9_.-]+)>")
+SECTION_LIMIT = 3000
+HEADER_LIMIT = 150
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, escaped everywhere but in our own mention tokens."""
+    parts = _OURS.split(text)
+    return "".join(
+        p if i % 2 else p.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for i, p in enumerate(parts)
+    )
+
+
+def deadline(moment: datetime) -> str:
+    """A date Slack shows in each reader's own time zone, with a UTC fallback."""
+    epoch = int(moment.timestamp())
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{epoch}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def _chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    out: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > limit // 2 else limit
+        out.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    return [*out, text] if text else out
+
+
+def card_blocks(card: Card, *, value: str = "") -> list[dict[str, Any]]:
+    """Block Kit for a card; buttons carry `value` (e.g. which thread they belong to)."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": card.title[:HEADER_LIMIT]}}
+    ]
+    for chunk in _chunks(escape(card.body)):
+        blocks.append({"type": "section", "text": _mrkdwn(chunk)})
+    inline = [f for f in card.fields if f.inline]
+    if inline:
+        fields = [_mrkdwn(f"*{escape(f.label)}*\n{escape(f.value)}"[:2000]) for f in inline[:10]]
+        blocks.append({"type": "section", "fields": fields})
+    for f in card.fields:
+        if not f.inline:
+            for chunk in _chunks(f"*{escape(f.label)}*\n{escape(f.value)}"):
+                blocks.append({"type": "section", "text": _mrkdwn(chunk)})
+    if card.deadline is not None:
+        blocks.append({"type": "section", "text": _mrkdwn(f"⏰ Closes {deadline(card.deadline)}")})
+    if card.buttons:
+        blocks.append({
+            "type": "actions",
+            "elements": [
+                {"type": "button", "action_id": b.action_id, "value": b.value or value,
+                 "text": {"type": "plain_text", "text": b.label}}
+                for b in card.buttons
+            ],
+        })  # fmt: skip
+    if card.footer:
+        blocks.append({"type": "context", "elements": [_mrkdwn(escape(card.footer))]})
+    return blocks
+
+
+def fallback_text(card: Card) -> str:
+    """The notification text Slack shows where blocks cannot be (and screen readers use)."""
+    first = card.body.strip().splitlines()[0] if card.body.strip() else ""
+    return escape(f"{card.title}: {first}" if first else card.title)[:300]
+
+
+def home_view(card: Card) -> dict[str, Any]:
+    return {"type": "home", "blocks": card_blocks(card)}
+
+
+def mentioned_ids(text: str) -> list[str]:
+    return _MENTION_ID.findall(text)

@@ -1,0 +1,233 @@
+"""The Slack adapter: real slack-bolt and slack_sdk against the fake Slack, over HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.adapters.slack_harness import CHANNEL, SlackBot, now
+from tests.fakes import slack_api
+from tests.fakes.slack_api import FakeSlack
+
+pytestmark = pytest.mark.asyncio
+ANSWER = (
+    "Retrain when live precision on fresh labels drops past the agreed threshold, "
+    "and watch feature drift with PSI as an early warning while labels lag."
+)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    server = FakeSlack()
+    server.users["UADMIN"] = server.default_user("UADMIN") | {"is_admin": True}
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, fake: FakeSlack) -> AsyncIterator[SlackBot]:
+    harness = await SlackBot.start(f"sqlite:///{tmp_path / 'slack.db'}", fake)
+    yield harness
+    await harness.stop()
+
+
+def _texts(call: slack_api.Call) -> str:
+    return json.dumps(call.params.get("blocks", [])) + str(call.params.get("text", ""))
+
+
+async def test_startup_checks_the_token_with_auth_test(bot: SlackBot) -> None:
+    [call] = bot.fake.calls_to("auth.test")
+    assert call.token == "xoxb-test-T1"
+
+
+async def test_an_admin_posts_the_question_with_a_local_deadline_and_a_private_button(
+    bot: SlackBot,
+) -> None:
+    response = await bot.command("post")
+    assert response["response_type"] == "ephemeral"
+    [post] = bot.fake.calls_to("chat.postMessage")
+    assert post.params["channel"] == "C1"
+    blocks = post.params["blocks"]
+    assert blocks[0]["text"]["text"] == "Today's MLOps question"
+    assert "<!date^" in json.dumps(blocks)
+    actions = next(b for b in blocks if b["type"] == "actions")
+    assert actions["elements"][0]["action_id"] == "answer_privately"
+
+
+async def test_a_member_may_not_post(bot: SlackBot) -> None:
+    response = await bot.command("post", user="U2")
+    assert "Admins only" in json.dumps(response)
+    assert bot.fake.calls_to("chat.postMessage") == []
+
+
+async def test_a_thread_answer_gets_reactions_and_private_feedback(bot: SlackBot) -> None:
+    thread = await bot.post_question()
+    ts = await bot.answer(ANSWER, thread)
+    [received] = await bot.fake.wait_for_call("reactions.add")
+    p = received.params
+    assert (p["channel"], p["timestamp"], p["name"]) == ("C1", ts, "eyes")
+    await bot.app.grading.drain()
+    graded = bot.fake.calls_to("reactions.add")[-1]
+    assert graded.params["name"] == "white_check_mark"
+    [feedback] = bot.fake.calls_to("chat.postEphemeral")
+    assert feedback.params["user"] == "U1" and feedback.params["thread_ts"] == thread
+    assert "Your answer scored" in _texts(feedback)
+
+
+async def test_the_leaderboard_is_ephemeral_and_mentions_people(bot: SlackBot) -> None:
+    thread = await bot.post_question()
+    await bot.answer(ANSWER, thread, user="U7")
+    await bot.fake.wait_for_call("reactions.add")
+    await bot.app.grading.drain()
+    response = await bot.command("leaderboard", user="U2")
+    assert response["response_type"] == "ephemeral"
+    assert "<@U7>" in json.dumps(response["blocks"])
+
+
+async def test_close_reveals_in_the_thread_and_broadcasts(bot: SlackBot) -> None:
+    thread = await bot.post_question()
+    await bot.command("close")
+    reveal = bot.fake.calls_to("chat.postMessage")[-1]
+    assert reveal.params["thread_ts"] == thread and reveal.params["reply_broadcast"] is True
+    assert "Round closed" in _texts(reveal)
+
+
+@pytest.mark.parametrize("tamper", ["signature", "stale"])
+async def test_bad_signatures_are_refused_and_nothing_is_stored(bot: SlackBot, tamper: str) -> None:
+    thread = await bot.post_question()
+    envelope = json.dumps(slack_api.event_callback(
+        slack_api.message_event(ANSWER, user="U1", thread_ts=thread)))  # fmt: skip
+    if tamper == "signature":
+        status = await bot.send(envelope, **{"X-Slack-Signature": "v0=" + "0" * 64})
+    else:
+        status = await bot.send(envelope, timestamp=now() - 6 * 60)
+    assert status == 401
+    await bot.settle()
+    assert bot.fake.calls_to("reactions.add") == []
+    assert await bot.app.grading.drain() == 0
+
+
+async def test_a_retried_event_is_stored_once(bot: SlackBot) -> None:
+    thread = await bot.post_question()
+    ts = slack_api.fresh_ts()
+    event = slack_api.message_event(ANSWER, user="U1", ts=ts, thread_ts=thread)
+    assert await bot.event(event, event_id="Ev42") == 200
+    assert await bot.event(event, event_id="Ev42", retry_num=1, retry_reason="http_timeout") == 200
+    await bot.settle()
+    assert len(bot.fake.calls_to("reactions.add")) == 1
+    assert await bot.app.grading.drain() == 1
+
+
+async def test_an_edit_regrades_and_a_deletion_withdraws(bot: SlackBot) -> None:
+    thread = await bot.post_question()
+    ts = await bot.answer("no idea", thread)
+    await bot.fake.wait_for_call("reactions.add")
+    edited = slack_api.message_changed_event(ANSWER, previous_text="no idea", user="U1", ts=ts,
+                                             thread_ts=thread)  # fmt: skip
+    assert await bot.event(edited) == 200
+    await bot.settle()
+    assert await bot.app.grading.drain() == 2  # the first text and its edit
+    board = await bot.command("leaderboard")
+    assert "<@U1>" in json.dumps(board["blocks"])
+    deleted = slack_api.message_deleted_event(ts, previous_text=ANSWER, user="U1", thread_ts=thread)
+    assert await bot.event(deleted) == 200
+    await bot.settle()
+    board = await bot.command("leaderboard")
+    assert "<@U1>" not in json.dumps(board["blocks"])
+
+
+async def test_messages_from_bots_and_outside_round_threads_are_ignored(bot: SlackBot) -> None:
+    thread = await bot.post_question()
+    await bot.event(slack_api.bot_message_event("I am a bot", thread_ts=thread))
+    await bot.event(slack_api.bot_message_event("other bot", bot_id="BOTHER", thread_ts=thread))
+    await bot.event(slack_api.message_event("just chatting", user="U1"))
+    await bot.settle()
+    assert bot.fake.calls_to("reactions.add") == []
+
+
+async def test_a_private_answer_goes_through_the_modal(bot: SlackBot) -> None:
+    thread = await bot.post_question()
+    click = slack_api.block_action_form(
+        "answer_privately", user_id="U5", channel_id="C1", message_ts=thread,
+        response_url=bot.fake.response_url(),
+    )  # fmt: skip
+    assert await bot.send(click) == 200
+    [opened] = await bot.fake.wait_for_call("views.open")
+    view = opened.params["view"]
+    assert view["callback_id"] == "private_answer"
+    submit = slack_api.view_submission_form(
+        "private_answer", {"answer": {"answer": ANSWER}}, user_id="U5",
+        private_metadata=view["private_metadata"], view_id="V77",
+    )  # fmt: skip
+    assert await bot.send(submit) == 200
+    [ack] = await bot.fake.wait_for_call("chat.postEphemeral")
+    assert ack.params["user"] == "U5" and "Answer received" in _texts(ack)
+    assert bot.fake.calls_to("reactions.add") == []  # nothing public about a private answer
+    await bot.app.grading.drain()
+    assert "Your answer scored" in _texts(bot.fake.calls_to("chat.postEphemeral")[-1])
+
+
+async def test_echoed_answer_text_never_pings_the_channel(bot: SlackBot) -> None:
+    thread = await bot.post_question()
+    await bot.answer("<!channel> " + ANSWER + " <!here> <!subteam^S1|@oncall>", thread)
+    await bot.fake.wait_for_call("reactions.add")
+    await bot.app.grading.drain()
+    for call in bot.fake.calls_to("chat.postEphemeral") + bot.fake.calls_to("chat.postMessage"):
+        text = _texts(call)
+        assert "<!channel>" not in text and "<!here>" not in text and "<!subteam" not in text
+
+
+async def test_a_rate_limited_post_is_retried(bot: SlackBot) -> None:
+    bot.fake.fail("chat.postMessage", status=429, headers={"Retry-After": "0"})
+    await bot.command("post")
+    posts = await bot.fake.wait_for_call("chat.postMessage", count=2)
+    assert posts[0].failed and not posts[1].failed
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["today", "leaderboard week", "leaderboard team all", "stats", "help", "frobnicate",
+     "forget-me"],
+)  # fmt: skip
+async def test_every_member_subcommand_answers_privately(bot: SlackBot, line: str) -> None:
+    response = await bot.command(line, user="U2")
+    assert response["response_type"] == "ephemeral" and response["blocks"]
+
+
+@pytest.mark.parametrize(
+    "line", ["post", "close", "schedule 10:00 Europe/Berlin", "window 4h", "pause", "resume",
+             "categories deployment", "difficulty expert"],
+)  # fmt: skip
+async def test_admin_subcommands_are_refused_to_members(bot: SlackBot, line: str) -> None:
+    response = await bot.command(line, user="U2")
+    assert "Admins only" in json.dumps(response)
+
+
+async def test_admin_subcommands_work_for_workspace_admins(bot: SlackBot) -> None:
+    response = await bot.command("schedule 10:30 Europe/Berlin mon-fri")
+    assert "Schedule updated" in json.dumps(response)
+    channel = await bot.app.channels.find(CHANNEL)
+    assert channel is not None and channel.timezone == "Europe/Berlin"
+
+
+async def test_the_app_home_shows_the_persons_stats(bot: SlackBot) -> None:
+    await bot.post_question()
+    await bot.event({"type": "app_home_opened", "user": "U3", "channel": "D3", "tab": "home",
+                     "event_ts": "1.1"})  # fmt: skip
+    [publish] = await bot.fake.wait_for_call("views.publish")
+    assert publish.params["user_id"] == "U3"
+    view = publish.params["view"]
+    assert view["type"] == "home"
+    home = json.dumps(view)
+    assert "No answers yet" in home  # U3 has not answered anything
+    assert "#C1" in home  # today's open question, by channel
+
+
+async def test_healthz_answers(bot: SlackBot) -> None:
+    assert bot.http is not None
+    async with bot.http.get(bot.url.replace("/slack/events", "/healthz")) as response:
+        assert response.status == 200 and (await response.json()) == {"ok": True}
