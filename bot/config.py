@@ -84,6 +84,11 @@ class Settings(BaseSettings):
 
     discord_token: SecretStr | None = Field(None, validation_alias="DISCORD_TOKEN")
     discord_api_url: str | None = Field(None, validation_alias="DISCORD_API_URL")
+    discord_sync_commands: bool = Field(False, validation_alias="DISCORD_SYNC_COMMANDS")
+    discord_sync_guild: int | None = Field(None, validation_alias="DISCORD_SYNC_GUILD")
+    discord_shards: int | None = Field(None, ge=0, validation_alias="DISCORD_SHARDS")
+    """0 lets Discord choose the shard count (AutoShardedBot); unset runs one connection."""
+    discord_application_id: int | None = Field(None, validation_alias="DISCORD_APPLICATION_ID")
 
     @field_validator("admins", mode="before")
     @classmethod

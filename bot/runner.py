@@ -44,11 +44,13 @@ def platform_adapters(
 
         adapters.append(SlackAdapter(settings, mode=mode, host=host, port=port))  # type: ignore[arg-type]
     if settings.discord_token:
-        log.warning("DISCORD_TOKEN is set, but this version has no Discord adapter yet")
+        from adapters.discord import DiscordAdapter
+
+        adapters.append(DiscordAdapter(settings))
     if not adapters:
         raise NoPlatformConfigured(
-            "No chat platform is configured. Set SLACK_BOT_TOKEN (see README: Slack), "
-            "or try the bot in the terminal with `opsdrill chat`."
+            "No chat platform is configured. Set SLACK_BOT_TOKEN or DISCORD_TOKEN (see the "
+            "README), or try the bot in the terminal with `opsdrill chat`."
         )
     return adapters
 

@@ -1,0 +1,174 @@
+"""OpsDrill on Discord (discord.py 2.x): rounds in embeds with a thread per question."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.discord.bot import PLATFORM, make_bot
+from adapters.discord.render import CardButtons, message_kwargs
+from bot.config import Settings
+from bot.domain import Card, ChannelRef, MessageRef, Reaction, UserRef
+from bot.ports import EventHandler
+from bot.services import cards
+
+log = logging.getLogger(__name__)
+
+EMOJI = {Reaction.RECEIVED: "👀", Reaction.GRADED: "✅", Reaction.REJECTED: "🚫"}
+DMS_CLOSED = 50007
+# What the bot needs in a channel: see, send (also in threads), start threads, embed, react.
+PERMISSIONS = discord.Permissions(
+    view_channel=True, send_messages=True, send_messages_in_threads=True,
+    create_public_threads=True, embed_links=True, add_reactions=True, read_message_history=True,
+)  # fmt: skip
+
+
+def point_at(api_url: str | None) -> None:
+    """Send discord.py's REST calls to `api_url` (tests, proxies) instead of Discord's."""
+    if api_url:
+        Route.BASE = api_url.rstrip("/")
+
+
+def invite_url(application_id: int | str) -> str:
+    """The OAuth2 URL that adds the bot with exactly the scopes and permissions it needs."""
+    return (
+        "https://discord.com/oauth2/authorize"
+        f"?client_id={application_id}&scope=bot+applications.commands"
+        f"&permissions={PERMISSIONS.value}"
+    )
+
+
+class DiscordAdapter:
+    """A `ChatAdapter` for Discord."""
+
+    platform = PLATFORM
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._token = settings.discord_token.get_secret_value() if settings.discord_token else ""
+        point_at(settings.discord_api_url)
+        self.bot = make_bot(self, sharded=settings.discord_shards is not None,
+                            **_shard_kwargs(settings))  # fmt: skip
+        self._on_event: EventHandler | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._dm_notices: dict[str, Card] = {}
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, on_event: EventHandler) -> None:
+        self._on_event = on_event
+        await self.bot.login(self._token)
+        if self._settings.discord_api_url:
+            # A plain Bot connects straight to Discord's gateway unless told where it is.
+            _, url, _ = await self.bot.http.get_bot_gateway()
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        self.bot.add_view(CardButtons())  # the "Answer privately" button outlives restarts
+        if self._settings.discord_sync_commands:
+            await sync_commands(self.bot, self._settings.discord_sync_guild)
+        self._task = asyncio.create_task(self.bot.connect(reconnect=True))
+        await asyncio.wait_for(self.bot.wait_until_ready(), timeout=60)
+        log.info("Discord: connected as %s", self.bot.user)
+
+    async def stop(self) -> None:
+        await self.bot.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def deliver(self, event: Any) -> Card | None:
+        if self._on_event is None:
+            return None
+        return await self._on_event(event)
+
+    def take_dm_notice(self, user_id: str) -> Card | None:
+        """A notice owed to someone whose DMs were closed, shown with their next command."""
+        return self._dm_notices.pop(user_id, None)
+
+    # --- ChatAdapter: outbound -----------------------------------------------------------------
+
+    async def post(self, channel: ChannelRef, card: Card) -> MessageRef:
+        target = await self._channel(int(channel.channel_id))
+        message = await target.send(**message_kwargs(card))
+        thread = await message.create_thread(name=_thread_name(card), auto_archive_duration=1440)
+        return MessageRef(channel, str(message.id), str(thread.id))
+
+    async def reply(
+        self,
+        parent: MessageRef,
+        card: Card,
+        *,
+        private_to: UserRef | None = None,
+        broadcast: bool = False,
+    ) -> MessageRef | None:
+        if private_to is not None:
+            return await self.send_dm(private_to, card)
+        thread = await self._channel(int(parent.thread_id or parent.message_id))
+        sent = await thread.send(**message_kwargs(card))
+        return MessageRef(parent.channel, str(sent.id), parent.thread_id)
+
+    async def send_dm(self, user: UserRef, card: Card) -> MessageRef | None:
+        target = self.bot.get_user(int(user.user_id)) or await self.bot.fetch_user(
+            int(user.user_id)
+        )
+        try:
+            sent = await target.send(**message_kwargs(card))
+        except discord.Forbidden as exc:
+            if exc.code != DMS_CLOSED:
+                raise
+            self._dm_notices[user.user_id] = cards.notice(
+                "I couldn't send you a direct message",
+                "Your DMs are closed to this server's members, so your feedback did not reach "
+                f"you. Open them in the server's Privacy Settings. It was: {card.title}.",
+            )
+            log.info("Discord: DMs closed for a user; a notice waits for their next command")
+            return None
+        return MessageRef(ChannelRef(PLATFORM, user.team_id, str(sent.channel.id)), str(sent.id))
+
+    async def react(self, message: MessageRef, reaction: Reaction) -> None:
+        channel = await self._channel(int(message.thread_id or message.channel.channel_id))
+        partial = channel.get_partial_message(int(message.message_id))
+        await partial.add_reaction(EMOJI[reaction])
+
+    async def is_admin(self, user: UserRef, channel: ChannelRef) -> bool:
+        """Manage Server, checked here (the command group stays visible to everyone)."""
+        guild = self.bot.get_guild(int(user.team_id)) if user.team_id.isdigit() else None
+        if guild is None:
+            return False
+        member = guild.get_member(int(user.user_id)) or await guild.fetch_member(int(user.user_id))
+        return member.guild_permissions.manage_guild
+
+    async def _channel(self, channel_id: int) -> Any:
+        return self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
+
+
+async def sync_commands(bot: Any, guild_id: int | None) -> int:
+    """Register `/drill` with Discord (globally, or on one guild at once for testing)."""
+    guild = discord.Object(id=guild_id) if guild_id else None
+    if guild is not None:
+        bot.tree.copy_global_to(guild=guild)
+    synced = await bot.tree.sync(guild=guild)
+    log.info(
+        "Discord: synced %d command(s) %s",
+        len(synced),
+        f"to guild {guild_id}" if guild else "globally",
+    )
+    return len(synced)
+
+
+def _thread_name(card: Card) -> str:
+    first = card.body.strip().splitlines()[-1] if card.body.strip() else card.title
+    return ("Answers · " + first)[:100]
+
+
+def _shard_kwargs(settings: Settings) -> dict[str, Any]:
+    if settings.discord_shards is None or settings.discord_shards == 0:
+        return {}
+    return {"shard_count": settings.discord_shards}

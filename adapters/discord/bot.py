@@ -1,0 +1,292 @@
+"""One `commands.Bot` subclass and one cog: the `/drill` command group, thread answers, DMs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from adapters.discord.render import ANSWER_PRIVATELY_ID, NO_PINGS, embed
+from bot.domain import (
+    AnswerDeleted,
+    AnswerEdited,
+    AnswerPosted,
+    Card,
+    ChannelRef,
+    CommandInvoked,
+    DirectMessage,
+    MessageRef,
+    UserRef,
+)
+from bot.text import MAX_ANSWER_CHARS
+
+if TYPE_CHECKING:
+    from adapters.discord.adapter import DiscordAdapter
+
+log = logging.getLogger(__name__)
+PLATFORM = "discord"
+FAST_REPLY = 2.0  # answer directly if we can, else defer (Discord allows 3 s for the first reply)
+
+Deliver = Callable[[Any], Awaitable[Card | None]]
+
+
+def intents() -> discord.Intents:
+    """Guilds, guild messages, message content (privileged), DMs."""
+    chosen = discord.Intents.none()
+    chosen.guilds = True
+    chosen.guild_messages = True
+    chosen.message_content = True
+    chosen.dm_messages = True
+    return chosen
+
+
+def bot_class(sharded: bool) -> type[commands.Bot] | type[commands.AutoShardedBot]:
+    return commands.AutoShardedBot if sharded else commands.Bot
+
+
+def make_bot(adapter: DiscordAdapter, *, sharded: bool = False, **kwargs: Any) -> commands.Bot:
+    """The bot, with the cog added in `setup_hook` (dependencies passed in, not global)."""
+    base = bot_class(sharded)
+
+    class OpsDrillBot(base):  # type: ignore[valid-type,misc]
+        async def setup_hook(self) -> None:
+            await self.add_cog(DrillCog(self, adapter))
+
+    return OpsDrillBot(
+        command_prefix=commands.when_mentioned, intents=intents(), help_command=None,
+        allowed_mentions=NO_PINGS, **kwargs,
+    )  # fmt: skip
+
+
+class PrivateAnswer(discord.ui.Modal, title="Answer privately"):
+    answer: discord.ui.TextInput[PrivateAnswer] = discord.ui.TextInput(
+        label="Your answer (hidden until the reveal)",
+        style=discord.TextStyle.paragraph,
+        max_length=MAX_ANSWER_CHARS,
+    )
+
+    def __init__(self, cog: DrillCog, parent: ChannelRef, question: MessageRef) -> None:
+        super().__init__(custom_id="opsdrill:private_answer")
+        self._cog, self._parent, self._question = cog, parent, question
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        user = self._cog.user_ref(interaction)
+        event = AnswerPosted(
+            message=MessageRef(self._parent, f"modal-{interaction.id}", self._question.thread_id),
+            thread=self._question,
+            author=user,
+            author_name=interaction.user.display_name,
+            text=str(self.answer.value),
+            private=True,
+        )
+        await self._cog.respond(interaction, self._cog.deliver(event))
+
+
+class DrillCog(commands.Cog):
+    drill = app_commands.Group(name="drill", description="Daily MLOps interview drills")
+
+    def __init__(self, bot: commands.Bot, adapter: DiscordAdapter) -> None:
+        self.bot = bot
+        self.adapter = adapter
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def deliver(self, event: Any) -> Awaitable[Card | None]:
+        return self.adapter.deliver(event)
+
+    def user_ref(self, interaction: discord.Interaction[Any]) -> UserRef:
+        team = str(interaction.guild_id or "dm")
+        return UserRef(PLATFORM, team, str(interaction.user.id))
+
+    async def respond(
+        self, interaction: discord.Interaction[Any], work: Awaitable[Card | None]
+    ) -> None:
+        """Reply privately: at once when the work is quick, else defer and follow up."""
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=FAST_REPLY)
+        notice = self.adapter.take_dm_notice(str(interaction.user.id))
+        if not done:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        card = await task
+        embeds = [embed(card)] if card is not None else []
+        if notice is not None:
+            embeds.append(embed(notice))
+        if not embeds:
+            embeds = [discord.Embed(title="Done")]
+        if done:
+            await interaction.response.send_message(
+                embeds=embeds, ephemeral=True, allowed_mentions=NO_PINGS
+            )
+        else:
+            await interaction.followup.send(
+                embeds=embeds, ephemeral=True, allowed_mentions=NO_PINGS
+            )
+
+    async def command(self, interaction: discord.Interaction[Any], name: str, *args: Any) -> None:
+        channel_id = interaction.channel_id
+        channel = interaction.channel
+        if isinstance(channel, discord.Thread) and channel.parent_id:
+            channel_id = channel.parent_id
+        event = CommandInvoked(
+            channel=ChannelRef(PLATFORM, str(interaction.guild_id or "dm"), str(channel_id)),
+            user=self.user_ref(interaction),
+            user_name=interaction.user.display_name,
+            name=name,
+            args=tuple(str(a) for a in args if a not in (None, "")),
+        )
+        await self.respond(interaction, self.deliver(event))
+
+    # --- /drill ----------------------------------------------------------------------------
+
+    @drill.command(name="today", description="Today's question and its deadline")
+    async def today(self, interaction: discord.Interaction[Any]) -> None:
+        await self.command(interaction, "today")
+
+    @drill.command(name="leaderboard", description="Standings for this channel or the server")
+    @app_commands.describe(period="week, month or all", scope="channel or team")
+    async def leaderboard(
+        self, interaction: discord.Interaction[Any], period: str = "week", scope: str = "channel"
+    ) -> None:
+        await self.command(interaction, "leaderboard", "team" if scope == "team" else "", period)
+
+    @drill.command(name="stats", description="Your points, streak and topics")
+    async def stats(self, interaction: discord.Interaction[Any]) -> None:
+        await self.command(interaction, "stats")
+
+    @drill.command(name="mock", description="A one-to-one mock interview in DMs")
+    async def mock(
+        self, interaction: discord.Interaction[Any], topic: str = "", questions: str = ""
+    ) -> None:
+        await self.command(interaction, "mock", topic, questions)
+
+    @drill.command(name="help", description="What OpsDrill can do")
+    async def help(self, interaction: discord.Interaction[Any]) -> None:
+        await self.command(interaction, "help")
+
+    @drill.command(name="forget-me", description="Delete everything OpsDrill keeps about you")
+    async def forget_me(self, interaction: discord.Interaction[Any], confirm: bool = False) -> None:
+        await self.command(interaction, "forget-me", "confirm" if confirm else "")
+
+    @drill.command(name="post", description="(admins) Post today's question now")
+    async def post(self, interaction: discord.Interaction[Any]) -> None:
+        await self.command(interaction, "post")
+
+    @drill.command(name="close", description="(admins) Close the open round now")
+    async def close(self, interaction: discord.Interaction[Any]) -> None:
+        await self.command(interaction, "close")
+
+    @drill.command(name="schedule", description="(admins) When rounds post")
+    @app_commands.describe(time="HH:MM", zone="e.g. Europe/Berlin", days="mon-fri, daily, …")
+    async def schedule(
+        self, interaction: discord.Interaction[Any], time: str = "", zone: str = "", days: str = ""
+    ) -> None:
+        await self.command(interaction, "schedule", time, zone, days)
+
+    @drill.command(name="window", description="(admins) How long a round stays open, e.g. 8h")
+    async def window(self, interaction: discord.Interaction[Any], length: str = "") -> None:
+        await self.command(interaction, "window", length)
+
+    @drill.command(name="categories", description="(admins) Limit this channel's topics")
+    async def categories(self, interaction: discord.Interaction[Any], names: str = "") -> None:
+        await self.command(interaction, "categories", *names.split())
+
+    @drill.command(name="difficulty", description="(admins) Limit this channel's difficulty")
+    async def difficulty(self, interaction: discord.Interaction[Any], levels: str = "") -> None:
+        await self.command(interaction, "difficulty", *levels.split())
+
+    @drill.command(name="pause", description="(admins) Stop the daily rounds here")
+    async def pause(self, interaction: discord.Interaction[Any]) -> None:
+        await self.command(interaction, "pause")
+
+    @drill.command(name="resume", description="(admins) Restart the daily rounds here")
+    async def resume(self, interaction: discord.Interaction[Any]) -> None:
+        await self.command(interaction, "resume")
+
+    # --- messages and components -----------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = data.get("custom_id")
+        if interaction.type is not discord.InteractionType.component:
+            return
+        if custom_id != ANSWER_PRIVATELY_ID or interaction.message is None:
+            return
+        message = interaction.message
+        parent = ChannelRef(PLATFORM, str(interaction.guild_id), str(message.channel.id))
+        thread_id = str(message.thread.id) if message.thread else str(message.id)
+        question = MessageRef(parent, str(message.id), thread_id)
+        await interaction.response.send_modal(PrivateAnswer(self, parent, question))
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot:
+            return
+        if message.guild is None:
+            user = UserRef(PLATFORM, "dm", str(message.author.id))
+            card = await self.deliver(
+                DirectMessage(user=user, user_name=message.author.display_name,
+                              text=message.content)
+            )  # fmt: skip
+            if card is not None:
+                await message.channel.send(embed=embed(card), allowed_mentions=NO_PINGS)
+            return
+        channel = message.channel
+        if not isinstance(channel, discord.Thread) or channel.parent_id is None:
+            return
+        parent = ChannelRef(PLATFORM, str(message.guild.id), str(channel.parent_id))
+        thread = MessageRef(parent, str(channel.id), str(channel.id))
+        await self.deliver(
+            AnswerPosted(
+                message=MessageRef(parent, str(message.id), str(channel.id)),
+                thread=thread,
+                author=UserRef(PLATFORM, str(message.guild.id), str(message.author.id)),
+                author_name=message.author.display_name,
+                text=message.content,
+            )
+        )
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        data: Any = payload.data
+        author = data.get("author") or {}
+        if author.get("bot") or "content" not in data or payload.guild_id is None:
+            return
+        parent_id = self._parent_of(payload.channel_id)
+        if parent_id is None:
+            return
+        parent = ChannelRef(PLATFORM, str(payload.guild_id), parent_id)
+        thread_id = str(payload.channel_id)
+        await self.deliver(
+            AnswerEdited(
+                message=MessageRef(parent, str(payload.message_id), thread_id),
+                thread=MessageRef(parent, thread_id, thread_id),
+                author=UserRef(PLATFORM, str(payload.guild_id), str(author.get("id", ""))),
+                text=str(data["content"]),
+            )
+        )
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        parent_id = self._parent_of(payload.channel_id)
+        if parent_id is None or payload.guild_id is None:
+            return
+        parent = ChannelRef(PLATFORM, str(payload.guild_id), parent_id)
+        thread_id = str(payload.channel_id)
+        await self.deliver(
+            AnswerDeleted(
+                message=MessageRef(parent, str(payload.message_id), thread_id),
+                thread=MessageRef(parent, thread_id, thread_id),
+            )
+        )
+
+    def _parent_of(self, channel_id: int) -> str | None:
+        channel = self.bot.get_channel(channel_id)
+        if isinstance(channel, discord.Thread) and channel.parent_id:
+            return str(channel.parent_id)
+        return None
