@@ -50,12 +50,14 @@ class DiscordAdapter:
 
     platform = PLATFORM
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, **bot_options: Any) -> None:
         self._settings = settings
         self._token = settings.discord_token.get_secret_value() if settings.discord_token else ""
         point_at(settings.discord_api_url)
-        self.bot = make_bot(self, sharded=settings.discord_shards is not None,
-                            **_shard_kwargs(settings))  # fmt: skip
+        self.bot = make_bot(
+            self, sharded=settings.discord_shards is not None,
+            **_shard_kwargs(settings), **bot_options,
+        )  # fmt: skip
         self._on_event: EventHandler | None = None
         self._task: asyncio.Task[None] | None = None
         self._dm_notices: dict[str, Card] = {}

@@ -66,6 +66,7 @@ def make_bot(adapter: DiscordAdapter, *, sharded: bool = False, **kwargs: Any) -
 class PrivateAnswer(discord.ui.Modal, title="Answer privately"):
     answer: discord.ui.TextInput[PrivateAnswer] = discord.ui.TextInput(
         label="Your answer (hidden until the reveal)",
+        custom_id="opsdrill:answer",
         style=discord.TextStyle.paragraph,
         max_length=MAX_ANSWER_CHARS,
     )
