@@ -14,6 +14,7 @@ from bot.domain import (
     Card,
     ChannelRef,
     CommandInvoked,
+    DirectMessage,
     MessageRef,
     Reaction,
     UserRef,
@@ -163,6 +164,17 @@ class MemoryAdapter:
             )
         )
 
+    async def dm(self, user: UserRef, text: str, *, event_id: str | None = None) -> Card | None:
+        """`user` writes `text` to the bot in a direct message."""
+        return await self._deliver(
+            DirectMessage(
+                event_id=event_id,
+                user=user,
+                user_name=self.names.get(user.user_id, user.user_id),
+                text=text,
+            )
+        )
+
     # --- reading what was sent ---------------------------------------------------------------
 
     def of_kind(self, kind: str) -> list[Sent]:
@@ -173,6 +185,17 @@ class MemoryAdapter:
 
     def private_replies_to(self, user: UserRef) -> list[Sent]:
         return [s for s in self.sent if s.kind == "reply" and s.private_to == user]
+
+    def dms_to(self, user: UserRef) -> list[Card]:
+        """The cards the bot sent `user` in direct messages, oldest first."""
+        return [
+            s.card
+            for s in self.sent
+            if s.kind == "dm"
+            and s.card is not None
+            and s.private_to is not None
+            and (s.private_to.platform, s.private_to.user_id) == (user.platform, user.user_id)
+        ]
 
     def reactions_on(self, message: MessageRef) -> list[Reaction]:
         return [
@@ -190,7 +213,7 @@ class MemoryAdapter:
         self.sent.append(sent)
 
     async def _deliver(
-        self, event: AnswerPosted | AnswerEdited | AnswerDeleted | CommandInvoked
+        self, event: AnswerPosted | AnswerEdited | AnswerDeleted | CommandInvoked | DirectMessage
     ) -> Card | None:
         if self._on_event is None:
             raise RuntimeError("the adapter has not been started")

@@ -26,6 +26,7 @@ from bot.services.answers import AnswerService
 from bot.services.catalog import sync_questions
 from bot.services.channels import ChannelService
 from bot.services.grading import GradingService
+from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.messenger import Messenger
 from bot.services.rounds import RoundService
@@ -72,6 +73,7 @@ class App:
     channels: ChannelService
     rounds: RoundService
     answers: AnswerService
+    interviews: InterviewService
     router: Router
     scheduler: RoundScheduler
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -117,6 +119,16 @@ class App:
         answers = AnswerService(
             sessions=sessions, clock=clock, messenger=messenger, grading=grading
         )
+        interviews = InterviewService(
+            sessions=sessions,
+            clock=clock,
+            bank=bank,
+            question_rows=question_rows,
+            grader=grader,
+            messenger=messenger,
+            stats=stats,
+            daily_cap=settings.mock_daily_cap,
+        )
         router = Router(
             sessions=sessions,
             clock=clock,
@@ -126,8 +138,9 @@ class App:
             leaderboard=leaderboard,
             admin=AdminService(channels=channels, bank=bank, clock=clock),
             stats=stats,
+            interviews=interviews,
         )
-        scheduler = RoundScheduler(sessions=sessions, rounds=rounds)
+        scheduler = RoundScheduler(sessions=sessions, rounds=rounds, interviews=interviews)
         channels.on_schedule_change(scheduler.reschedule)
         return cls(
             settings=settings,
@@ -142,6 +155,7 @@ class App:
             channels=channels,
             rounds=rounds,
             answers=answers,
+            interviews=interviews,
             router=router,
             scheduler=scheduler,
         )

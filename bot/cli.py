@@ -14,6 +14,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from adapters.discord.commands import app as discord_app
 from bot.config import Settings
 from bot.grading.commands import eval_command, grade_command, stats_app
 from bot.questions.commands import app as questions_app
@@ -28,6 +29,7 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(questions_app, name="questions")
 app.add_typer(stats_app, name="stats")
+app.add_typer(discord_app, name="discord")
 app.command("grade")(grade_command)
 app.command("eval")(eval_command)
 
@@ -74,6 +76,26 @@ def chat(
     settings = _settings()
     _logging(settings, quiet=True)
     asyncio.run(run_chat(settings, console, name=name))
+
+
+@app.command()
+def mock(
+    topic: Annotated[
+        str | None,
+        typer.Option(help="A category, e.g. monitoring; default: your weakest topic, or a mix."),
+    ] = None,
+    questions: Annotated[
+        int | None, typer.Option(min=1, max=6, help="How many questions (default 3).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Your display name.")] = "you",
+) -> None:
+    """A mock interview in the terminal: questions, follow-ups and a scorecard."""
+    from bot.mock_chat import run_mock
+
+    settings = _settings()
+    _logging(settings, quiet=True)
+    if not asyncio.run(run_mock(settings, console, name=name, topic=topic, questions=questions)):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
         "mon:foundation,fri:system-design", validation_alias="OPSDRILL_WEEKDAY_PLAN"
     )
     grading_workers: int = Field(2, ge=1, le=32, validation_alias="OPSDRILL_GRADING_WORKERS")
+    mock_daily_cap: int = Field(3, ge=0, le=100, validation_alias="OPSDRILL_MOCK_DAILY_CAP")
+    """Mock interviews graded by an LLM that one person may start per UTC day."""
     log_level: str = Field("INFO", validation_alias="OPSDRILL_LOG_LEVEL")
     heartbeat_file: Path = Field(
         Path("/tmp/opsdrill.heartbeat"), validation_alias="OPSDRILL_HEARTBEAT_FILE"

@@ -26,6 +26,7 @@ from bot.services import cards
 from bot.services.admin import AdminService
 from bot.services.answers import AnswerService
 from bot.services.channels import ChannelService
+from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService, Period
 from bot.services.rounds import RoundService
 from bot.services.stats import StatsService
@@ -57,6 +58,7 @@ class Router:
         leaderboard: LeaderboardService,
         admin: AdminService,
         stats: StatsService,
+        interviews: InterviewService,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -65,12 +67,14 @@ class Router:
         self._channels = channels
         self._leaderboard = leaderboard
         self._stats = stats
+        self._interviews = interviews
         self._commands: dict[str, CommandHandler] = {
             "today": self._today,
             "leaderboard": self._leaderboard_command,
             "help": self._help,
             "stats": self._my_stats,
             "forget-me": self._forget_me,
+            "mock": interviews.command,
             "post": self._post,
             "close": self._close,
         }
@@ -119,7 +123,12 @@ class Router:
             case CommandInvoked():
                 return await self._command(event)
             case DirectMessage():
-                return cards.help_card("I take answers in each question's thread.")
+                if await self._interviews.on_message(event):
+                    return None
+                return cards.help_card(
+                    "I take answers in each question's thread. Here in direct messages, "
+                    "`/drill mock` starts a mock interview."
+                )
             case HomeOpened():
                 stats = await self._stats.for_user(event.user)
                 rounds = await self._rounds.open_rounds(event.user.platform, event.user.team_id)

@@ -1,5 +1,6 @@
 """APScheduler wiring: per channel, a cron trigger in its own time zone that opens the round and
-one that closes it, plus a periodic sweep that catches anything a trigger could not do.
+one that closes it, plus a periodic sweep that catches anything a trigger could not do and
+ends mock interviews left idle.
 Jobs only call services; whether a round opens is decided by the database, not the timer."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.interview import InterviewService
 from bot.services.rounds import RoundService, schedule_of
 from bot.storage.models import Channel
 
@@ -24,10 +26,12 @@ class RoundScheduler:
         *,
         sessions: async_sessionmaker[AsyncSession],
         rounds: RoundService,
+        interviews: InterviewService | None = None,
         sweep_every: timedelta = timedelta(minutes=5),
     ) -> None:
         self._sessions = sessions
         self._rounds = rounds
+        self._interviews = interviews
         self._sweep_every = sweep_every
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
@@ -36,18 +40,27 @@ class RoundScheduler:
 
     async def start(self) -> None:
         """Catch up on anything missed while the bot was down, then schedule every channel."""
-        await self._rounds.sync_all()
+        await self.sweep()
         async with self._sessions() as session:
             channels = (await session.scalars(select(Channel).where(Channel.active))).all()
         for channel in channels:
             self._schedule(channel)
         self._scheduler.add_job(
-            self._rounds.sync_all,
+            self.sweep,
             IntervalTrigger(seconds=self._sweep_every.total_seconds()),
             id="sweep",
             replace_existing=True,
         )
         self._scheduler.start()
+
+    async def sweep(self) -> None:
+        """Bring every channel up to date and end idle mock interviews."""
+        await self._rounds.sync_all()
+        if self._interviews is not None:
+            try:
+                await self._interviews.expire_idle()
+            except Exception:
+                log.exception("could not end idle mock interviews")
 
     async def stop(self) -> None:
         if self._scheduler.running:

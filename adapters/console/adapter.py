@@ -34,11 +34,11 @@ class ConsoleAdapter(MemoryAdapter):
         )
         if sent.kind == "post":
             subtitle, style = f"OpsDrill in {where}", "cyan"
+        elif sent.kind == "dm":
+            subtitle, style = "direct message", "green"
         elif sent.private_to is not None:
             name = self.names.get(sent.private_to.user_id, sent.private_to.user_id)
             subtitle, style = f"only visible to @{name}", "green"
-        elif sent.kind == "dm":
-            subtitle, style = "direct message", "green"
         else:
             subtitle, style = f"in the thread · {where}", "blue"
         self.console.print(render_card(sent.card, self.names, style=style, subtitle=subtitle))

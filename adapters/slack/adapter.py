@@ -31,7 +31,15 @@ from adapters.slack.payloads import (
     private_answer_modal,
 )
 from bot.config import Settings
-from bot.domain import Card, ChannelRef, HomeOpened, MessageRef, Reaction, UserRef
+from bot.domain import (
+    Card,
+    ChannelRef,
+    DirectMessage,
+    HomeOpened,
+    MessageRef,
+    Reaction,
+    UserRef,
+)
 from bot.ports import EventHandler
 from bot.services.cards import ANSWER_PRIVATELY
 from bot.storage.db import make_engine
@@ -46,7 +54,7 @@ EMOJI = {
 }
 SCOPES = [
     "commands", "chat:write", "reactions:write", "users:read", "channels:history",
-    "groups:history", "im:write",
+    "groups:history", "im:history", "im:write",
 ]  # fmt: skip
 POST_INTERVAL = 1.0  # Slack allows about one message per second per channel
 
@@ -83,6 +91,7 @@ class SlackAdapter:
         self._on_event: EventHandler | None = None
         self._clients: dict[str, AsyncWebClient] = {}
         self._names: dict[tuple[str, str], str] = {}
+        self._dm_channels: dict[tuple[str, str], str] = {}
         self._last_post: dict[str, float] = {}
         self._post_locks: dict[str, asyncio.Lock] = {}
         self._runner: web.AppRunner | None = None
@@ -175,10 +184,12 @@ class SlackAdapter:
         return MessageRef(parent.channel, str(response["ts"]), thread_ts)
 
     async def send_dm(self, user: UserRef, card: Card) -> MessageRef | None:
-        client = await self._client_for(user.team_id)
-        opened = await client.conversations_open(users=user.user_id)
-        channel = ChannelRef(PLATFORM, user.team_id, str(opened["channel"]["id"]))
-        return await self.post(channel, card)
+        key = (user.team_id, user.user_id)
+        if key not in self._dm_channels:
+            client = await self._client_for(user.team_id)
+            opened = await client.conversations_open(users=user.user_id)
+            self._dm_channels[key] = str(opened["channel"]["id"])
+        return await self.post(ChannelRef(PLATFORM, user.team_id, self._dm_channels[key]), card)
 
     async def react(self, message: MessageRef, reaction: Reaction) -> None:
         client = await self._client_for(message.channel.team_id)
@@ -205,8 +216,12 @@ class SlackAdapter:
         author = (event.get("message") or event).get("user", "")
         name = await self._name(team_id, author) if author else ""
         core = answer_event(body, event, team_id=team_id, author_name=name)
-        if core is not None:
-            await self._deliver(core)
+        if core is None:
+            return
+        card = await self._deliver(core)
+        if card is not None and isinstance(core, DirectMessage):
+            channel = ChannelRef(PLATFORM, team_id, str(event.get("channel", "")))
+            await self.post(channel, card)
 
     async def _on_home(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("tab") not in (None, "home"):

@@ -11,6 +11,7 @@ from bot.domain import (
     AnswerPosted,
     ChannelRef,
     CommandInvoked,
+    DirectMessage,
     MessageRef,
     UserRef,
 )
@@ -23,9 +24,19 @@ _IGNORED_SUBTYPES = {"bot_message", "channel_join", "channel_leave", "channel_to
 
 def answer_event(
     body: dict[str, Any], event: dict[str, Any], *, team_id: str, author_name: str
-) -> AnswerPosted | AnswerEdited | AnswerDeleted | None:
-    """A thread reply, its edit or its deletion; None for anything else (bots included)."""
+) -> AnswerPosted | AnswerEdited | AnswerDeleted | DirectMessage | None:
+    """A thread reply, its edit or its deletion, or a direct message to the bot; None for
+    anything else (bots included)."""
     subtype = event.get("subtype")
+    if event.get("channel_type") == "im":
+        if subtype is not None or _from_bot(event) or not event.get("user"):
+            return None
+        return DirectMessage(
+            event_id=body.get("event_id"),
+            user=UserRef(PLATFORM, team_id, str(event["user"])),
+            user_name=author_name,
+            text=str(event.get("text", "")),
+        )
     channel = ChannelRef(PLATFORM, team_id, str(event.get("channel", "")))
     event_id = body.get("event_id")
     if subtype == "message_changed":

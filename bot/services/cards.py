@@ -96,7 +96,7 @@ def leaderboard_card(scope: str, period: Period, standings: list[Standing]) -> C
 
 
 def stats_card(stats: PersonalStats) -> Card:
-    if not stats.rounds:
+    if not stats.rounds and not stats.topics:
         return Card(
             title="Your OpsDrill stats",
             body="No answers yet. Reply in today's question thread to get on the board.",
@@ -112,6 +112,11 @@ def stats_card(stats: PersonalStats) -> Card:
             CardField("Points", f"{stats.points:g}"),
             CardField("Average", f"{stats.average:g}/10"),
             CardField("Streak", f"{stats.streak} (best {stats.best_streak})"),
+            *(
+                [CardField("Mock interview answers", str(stats.mock_answers))]
+                if stats.mock_answers
+                else []
+            ),
             CardField("Strongest topics", topics(stats.strongest), inline=False),
             CardField("Topics to work on", topics(stats.weakest), inline=False),
         ),
@@ -144,6 +149,7 @@ HELP = """\
 `/drill leaderboard team [week|month|all]` — the whole team's standings
 `/drill stats` — your points, streak, strongest and weakest topics
 `/drill forget-me` — delete everything OpsDrill keeps about you
+`/drill mock [topic] [1-6]` — a mock interview in your DMs · `mock history|resume|abandon`
 `/drill help` — this message
 Admins:
 `/drill post` — post today's question now · `/drill close` — close the open round

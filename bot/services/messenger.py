@@ -47,3 +47,6 @@ class Messenger:
 
     async def react(self, message: MessageRef, reaction: Reaction) -> None:
         await self.adapter(message.channel.platform).react(message, reaction)
+
+    async def send_dm(self, user: UserRef, card: Card) -> MessageRef | None:
+        return await self.adapter(user.platform).send_dm(user, card)

@@ -1,4 +1,5 @@
-"""A person's own numbers: points, rounds, streak, strongest and weakest topics."""
+"""A person's own numbers: points, rounds, streak, strongest and weakest topics. Mock interview
+grades count toward the topics, never toward rounds, points or the streak."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from bot.storage.models import (
     Answer,
     Entry,
     Grade,
+    Interview,
+    InterviewTurn,
     Member,
     QuestionVersion,
     Round,
@@ -37,6 +40,7 @@ class PersonalStats:
     streak: int = 0
     best_streak: int = 0
     topics: list[TopicScore] = field(default_factory=list)
+    mock_answers: int = 0
 
     @property
     def strongest(self) -> list[TopicScore]:
@@ -75,6 +79,19 @@ class StatsService:
                 )
             ).all()
             channels = {channel_id for _, channel_id, _, _ in rows}
+            mock_scores = (
+                await session.execute(
+                    select(QuestionVersion.category, InterviewTurn.score)
+                    .select_from(InterviewTurn)
+                    .join(Interview, Interview.id == InterviewTurn.interview_id)
+                    .join(QuestionVersion, QuestionVersion.id == InterviewTurn.question_id)
+                    .where(
+                        Interview.member_id == member_id,
+                        InterviewTurn.status == "graded",
+                        InterviewTurn.score.is_not(None),
+                    )
+                )
+            ).all()
             rounds = (
                 await session.execute(
                     select(Round.id, Round.status)
@@ -87,6 +104,8 @@ class StatsService:
         for _, _, category, score in rows:
             if score is not None:
                 by_topic[category].append(score)
+        for category, score in mock_scores:
+            by_topic[category].append(score)
         graded = [s for _, _, _, s in rows if s is not None]
         streak, best, run, counting = 0, 0, 0, True
         for round_id, status in rounds:
@@ -111,6 +130,7 @@ class StatsService:
                 TopicScore(Category(c), round(sum(v) / len(v), 1), len(v))
                 for c, v in sorted(by_topic.items())
             ],
+            mock_answers=len(mock_scores),
         )
 
     async def forget(self, user: UserRef) -> int:

@@ -21,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from bot.storage import slack_tables
 
@@ -224,6 +224,61 @@ class GradingJob(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class Interview(Base):
+    """A one-to-one mock interview in direct messages. `status`: active, finished, stopped (by
+    the person), expired (idle) or abandoned. `revision` moves with every change, so two
+    messages handled at once cannot both move the interview on."""
+
+    __tablename__ = "interviews"
+    __table_args__ = (
+        UniqueConstraint("active_member_id"),
+        Index(None, "member_id", "started_at"),
+        Index(None, "status", "last_active_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    # The member's id while the interview is active, NULL after: the unique key makes "one
+    # active interview per person" a constraint (NULLs never collide).
+    active_member_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    topic: Mapped[str | None] = mapped_column(String(32))  # a category; NULL for a mix
+    length: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # the turn being asked
+    grader: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    last_active_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.revision}
+
+
+class InterviewTurn(Base):
+    """One question of a mock interview: its answers, the follow-ups and hints it took, and its
+    grade. `status`: pending, asked, probing, graded, skipped or unanswered."""
+
+    __tablename__ = "interview_turns"
+    __table_args__ = (UniqueConstraint("interview_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    answers: Mapped[list[Any]]  # every message answering it, in order; graded together
+    follow_ups: Mapped[list[Any]]  # [{"point": rubric point id, "probe": text}]
+    hints: Mapped[list[Any]]  # rubric point ids named by `hint`
+    score: Mapped[float | None] = mapped_column(Float)
+    points: Mapped[list[Any] | None]
+    grader: Mapped[str | None] = mapped_column(String(64))
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    asked_at: Mapped[datetime | None]
+    graded_at: Mapped[datetime | None]
 
 
 class ProcessedEvent(Base):

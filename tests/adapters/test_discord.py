@@ -208,3 +208,16 @@ async def _question(bot: DiscordBot) -> Any:
     question = await bot.app.rounds.question_for_thread(thread)
     assert question is not None
     return question
+
+
+async def test_mock_sends_the_first_question_by_dm_and_takes_answers_there(
+    bot: DiscordBot,
+) -> None:
+    await bot.command(ADA, "mock", topic="deployment", questions="1")
+    dm = bot.fake.dm_channel_for(ADA)
+    first = await bot.fake.wait_for("POST", rf"/channels/{dm}/messages")
+    assert "Mock interview" in "".join(_embed_text(r.json) for r in first)
+    sent = len(bot.fake.requests_to("POST", rf"/channels/{dm}/messages"))
+    await bot.fake.user_dm(ADA, "stop")
+    later = await bot.fake.wait_for("POST", rf"/channels/{dm}/messages", count=sent + 1)
+    assert "scorecard" in "".join(_embed_text(r.json) for r in later[sent:]).lower()

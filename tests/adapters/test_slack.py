@@ -231,3 +231,19 @@ async def test_healthz_answers(bot: SlackBot) -> None:
     assert bot.http is not None
     async with bot.http.get(bot.url.replace("/slack/events", "/healthz")) as response:
         assert response.status == 200 and (await response.json()) == {"ok": True}
+
+
+async def test_a_mock_interview_runs_in_direct_messages(bot: SlackBot) -> None:
+    await bot.command("mock deployment 1", user="U9")
+    [opened] = await bot.fake.wait_for_call("conversations.open")
+    assert opened.params["users"] == "U9"
+    first = await bot.fake.wait_for_call("chat.postMessage")
+    dm = first[0].params["channel"]
+    assert dm.startswith("D") and "Mock interview" in "".join(_texts(c) for c in first)
+    before = len(bot.fake.calls_to("chat.postMessage"))
+    reply = slack_api.message_event("stop", user="U9", channel=dm) | {"channel_type": "im"}
+    assert await bot.event(reply) == 200
+    await bot.fake.wait_for_call("chat.postMessage", count=before + 1)
+    after = bot.fake.calls_to("chat.postMessage")[before:]
+    assert all(c.params["channel"] == dm for c in after)
+    assert any("Scorecard" in _texts(c) or "scorecard" in _texts(c).lower() for c in after)

@@ -80,7 +80,7 @@ class Harness:
         """Move the clock (if told) and run what the scheduler's jobs run."""
         if when is not None:
             self.clock.set(when)
-        await self.app.rounds.sync_all()
+        await self.app.scheduler.sweep()
 
     async def command(self, line: str, user: UserRef | None = None) -> Card | None:
         return await self.platform.command(user or self.admin, self.channel, line)
@@ -101,6 +101,27 @@ class Harness:
     async def question(self) -> Question:
         q = await self.app.rounds.question_for_thread(self.thread())
         assert q is not None
+        return q
+
+    async def mock(self, user: UserRef, line: str = "") -> Card:
+        """`/drill mock <line>` typed by `user`; the card only they see."""
+        card = await self.command(f"mock {line}".strip(), user=user)
+        assert card is not None
+        return card
+
+    async def dm(self, user: UserRef, text: str) -> list[Card]:
+        """`user` writes to the bot in a DM; the cards the bot sent back (a reply first)."""
+        before = len(self.platform.dms_to(user))
+        reply = await self.platform.dm(user, text)
+        return ([reply] if reply is not None else []) + self.platform.dms_to(user)[before:]
+
+    def dms(self, user: UserRef) -> list[Card]:
+        return self.platform.dms_to(user)
+
+    async def mock_question(self, user: UserRef) -> Question:
+        """The question `user` is being asked in their mock interview."""
+        q = await self.app.interviews.current_question(user)
+        assert q is not None, "no mock interview is going"
         return q
 
     def feedback_for(self, user: UserRef) -> list[Card]:
