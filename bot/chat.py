@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 from rich.console import Console
 
@@ -13,6 +14,19 @@ from bot.config import Settings
 CHAT_TEAM = "local"
 CHAT_CHANNEL = "mlops"
 QUIT = {"/quit", "/exit", "quit", "exit"}
+
+
+async def typed_lines(console: Console) -> AsyncIterator[str]:
+    """What the person types, line by line, until end of input or `/quit`."""
+    while True:
+        try:
+            line = (await asyncio.to_thread(console.input, "[bold]> [/bold]")).strip()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if line.lower() in QUIT:
+            return
+        if line:
+            yield line
 
 
 async def run_chat(settings: Settings, console: Console, *, name: str) -> None:
@@ -35,15 +49,7 @@ async def run_chat(settings: Settings, console: Console, *, name: str) -> None:
             "`/quit` to leave.",
             style="dim",
         )
-        while True:
-            try:
-                line = (await asyncio.to_thread(console.input, "[bold]> [/bold]")).strip()
-            except (EOFError, KeyboardInterrupt):
-                break
-            if not line:
-                continue
-            if line.lower() in QUIT:
-                break
+        async for line in typed_lines(console):
             if line.startswith("/drill"):
                 adapter.show(await adapter.command(me, channel, line.removeprefix("/drill")))
             elif line.startswith("/"):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from rich.console import Console
 
 from adapters.console import ConsoleAdapter
 from bot.app import App
-from bot.chat import CHAT_CHANNEL, CHAT_TEAM, QUIT
+from bot.chat import CHAT_CHANNEL, CHAT_TEAM, typed_lines
 from bot.config import Settings
 
 
@@ -35,19 +33,13 @@ async def run_mock(
             "a DM; `/quit` leaves the interview open for next time.",
             style="dim",
         )
-        while await app.interviews.is_active(me):
-            try:
-                line = (await asyncio.to_thread(console.input, "[bold]> [/bold]")).strip()
-            except (EOFError, KeyboardInterrupt):
-                break
-            if not line:
-                continue
-            if line.lower() in QUIT:
-                break
+        async for line in typed_lines(console):
             if line.startswith("/drill"):
                 adapter.show(await adapter.command(me, channel, line.removeprefix("/drill")))
             else:
                 adapter.show(await adapter.dm(me, line))
+            if not await app.interviews.is_active(me):
+                break
         return True
     finally:
         await app.stop()
