@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 import discord
@@ -13,7 +14,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord.bot import PLATFORM, make_bot
-from adapters.discord.render import CardButtons, message_kwargs
+from adapters.discord.render import NO_PINGS, CardButtons, embed, message_kwargs
 from bot.config import Settings
 from bot.domain import Card, ChannelRef, MessageRef, Reaction, UserRef
 from bot.ports import EventHandler
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 EMOJI = {Reaction.RECEIVED: "👀", Reaction.GRADED: "✅", Reaction.REJECTED: "🚫"}
 DMS_CLOSED = 50007
+FOLLOWUP_WINDOW = 14 * 60  # seconds; interaction tokens expire after 15 minutes
 # What the bot needs in a channel: see, send (also in threads), start threads, embed, react.
 PERMISSIONS = discord.Permissions(
     view_channel=True, send_messages=True, send_messages_in_threads=True,
@@ -61,6 +63,7 @@ class DiscordAdapter:
         self._on_event: EventHandler | None = None
         self._task: asyncio.Task[None] | None = None
         self._dm_notices: dict[str, Card] = {}
+        self._private: dict[tuple[str, str], tuple[Any, float]] = {}
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -90,6 +93,24 @@ class DiscordAdapter:
             return None
         return await self._on_event(event)
 
+    def remember_private_answer(self, interaction: Any, question: MessageRef) -> None:
+        """Keep the modal's interaction so feedback can follow up on it (its token lives 15
+        minutes)."""
+        key = (str(interaction.user.id), str(question.thread_id))
+        self._private[key] = (interaction, time.monotonic() + FOLLOWUP_WINDOW)
+
+    async def _private_followup(self, user: UserRef, parent: MessageRef, card: Card) -> bool:
+        entry = self._private.pop((user.user_id, str(parent.thread_id)), None)
+        if entry is None or entry[1] < time.monotonic():
+            return False
+        interaction = entry[0]
+        try:
+            await interaction.followup.send(embed=embed(card), ephemeral=True,
+                                            allowed_mentions=NO_PINGS)  # fmt: skip
+        except discord.HTTPException:
+            return False
+        return True
+
     def take_dm_notice(self, user_id: str) -> Card | None:
         """A notice owed to someone whose DMs were closed, shown with their next command."""
         return self._dm_notices.pop(user_id, None)
@@ -111,6 +132,8 @@ class DiscordAdapter:
         broadcast: bool = False,
     ) -> MessageRef | None:
         if private_to is not None:
+            if await self._private_followup(private_to, parent, card):
+                return None
             return await self.send_dm(private_to, card)
         thread = await self._channel(int(parent.thread_id or parent.message_id))
         sent = await thread.send(**message_kwargs(card))

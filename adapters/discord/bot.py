@@ -85,6 +85,8 @@ class PrivateAnswer(discord.ui.Modal, title="Answer privately"):
             text=str(self.answer.value),
             private=True,
         )
+        # Feedback on a private answer goes back as an ephemeral follow-up on this interaction.
+        self._cog.adapter.remember_private_answer(interaction, self._question)
         await self._cog.respond(interaction, self._cog.deliver(event))
 
 

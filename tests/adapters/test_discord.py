@@ -157,6 +157,9 @@ async def test_a_private_answer_goes_through_the_modal(bot: DiscordBot) -> None:
     ack = await bot.fake.wait_for_interaction_response(submit["id"])
     assert ack.type == 4 and ack.data["flags"] & 64 and "Answer received" in _embed_text(ack.data)
     assert await bot.app.grading.drain() == 1
+    [feedback] = bot.fake.followups(submit["id"])
+    assert feedback["flags"] & 64 and "Your answer scored 10/10" in _embed_text(feedback)
+    assert bot.fake.requests_to("POST", r"/users/@me/channels") == []  # not by DM
 
 
 async def test_close_posts_the_reveal_in_the_thread(bot: DiscordBot) -> None:
