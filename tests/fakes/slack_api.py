@@ -25,13 +25,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec
 from urllib.parse import urlencode
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from slack_sdk.signature import SignatureVerifier
 
 JSON = dict[str, Any]
+P = ParamSpec("P")
 Handler = Callable[["Call"], JSON]
 """Answers one Web API call with the JSON body of an HTTP 200 reply."""
 
@@ -804,26 +805,6 @@ def slash_command_payload(
     }
 
 
-def slash_command_form(
-    text: str,
-    *,
-    user_id: str = "U1",
-    channel_id: str = "C1",
-    team_id: str = "T1",
-    command: str = "/drill",
-    response_url: str,
-    trigger_id: str = "T.1",
-    api_app_id: str = "A1",
-) -> str:
-    """A slash command's urlencoded body, as Slack POSTs it."""
-    return urlencode(
-        slash_command_payload(
-            text, user_id=user_id, channel_id=channel_id, team_id=team_id, command=command,
-            response_url=response_url, trigger_id=trigger_id, api_app_id=api_app_id,
-        )
-    )  # fmt: skip
-
-
 def interactive_form(payload: JSON) -> str:
     """An interactive payload's urlencoded body (``payload=<json>``), as Slack POSTs it."""
     return urlencode({"payload": json.dumps(payload)})
@@ -891,34 +872,6 @@ def block_action_payload(
     return payload
 
 
-def block_action_form(
-    action_id: str,
-    value: str = "",
-    *,
-    block_id: str = "b1",
-    user_id: str = "U1",
-    team_id: str = "T1",
-    channel_id: str = "C1",
-    message_ts: str | None = None,
-    message: JSON | None = None,
-    response_url: str,
-    trigger_id: str = "T.1",
-    api_app_id: str = "A1",
-    button_text: str = "Button",
-    ephemeral: bool = False,
-    action: JSON | None = None,
-) -> str:
-    """block_action_payload(...) as the urlencoded body Slack POSTs."""
-    return interactive_form(
-        block_action_payload(
-            action_id, value, block_id=block_id, user_id=user_id, team_id=team_id,
-            channel_id=channel_id, message_ts=message_ts, message=message,
-            response_url=response_url, trigger_id=trigger_id, api_app_id=api_app_id,
-            button_text=button_text, ephemeral=ephemeral, action=action,
-        )
-    )  # fmt: skip
-
-
 def view_submission_payload(
     callback_id: str,
     values: Mapping[str, Mapping[str, str | JSON]],
@@ -979,28 +932,6 @@ def view_submission_payload(
         "is_enterprise_install": False,
         "enterprise": None,
     }
-
-
-def view_submission_form(
-    callback_id: str,
-    values: Mapping[str, Mapping[str, str | JSON]],
-    *,
-    private_metadata: str = "",
-    view_id: str = "V1",
-    user_id: str = "U1",
-    team_id: str = "T1",
-    trigger_id: str = "T.1",
-    api_app_id: str = "A1",
-    title: str = "OpsDrill",
-) -> str:
-    """view_submission_payload(...) as the urlencoded body Slack POSTs."""
-    return interactive_form(
-        view_submission_payload(
-            callback_id, values, private_metadata=private_metadata, view_id=view_id,
-            user_id=user_id, team_id=team_id, trigger_id=trigger_id, api_app_id=api_app_id,
-            title=title,
-        )
-    )  # fmt: skip
 
 
 def _channel_type(channel: str) -> str:
@@ -1160,3 +1091,16 @@ def bot_message_event(
     if thread_ts is not None:
         event["thread_ts"] = thread_ts
     return event
+
+
+def _as_form(build: Callable[P, JSON], encode: Callable[[JSON], str]) -> Callable[P, str]:
+    def form(*args: P.args, **kwargs: P.kwargs) -> str:
+        return encode(build(*args, **kwargs))
+
+    form.__doc__ = f"{build.__name__}(...) as the urlencoded body Slack POSTs."
+    return form
+
+
+slash_command_form = _as_form(slash_command_payload, urlencode)
+block_action_form = _as_form(block_action_payload, interactive_form)
+view_submission_form = _as_form(view_submission_payload, interactive_form)
