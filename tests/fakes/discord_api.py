@@ -49,6 +49,8 @@ from typing import Any
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
+from tests.fakes.loopback import serve
+
 JSON = dict[str, Any]
 
 API_VERSION = 10
@@ -328,11 +330,7 @@ class FakeDiscord:
         app = web.Application()
         app.router.add_route("*", "/api/v10/{tail:.*}", self._api)
         app.router.add_get("/gateway", self._gateway)
-        self._runner = web.AppRunner(app, shutdown_timeout=2.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
+        self._runner, port = await serve(app)
         self.base = f"http://127.0.0.1:{port}"
         self.api_base = f"{self.base}/api/v{API_VERSION}"
         self.gateway_url = f"ws://127.0.0.1:{port}/gateway"

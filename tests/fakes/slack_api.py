@@ -31,6 +31,8 @@ from urllib.parse import urlencode
 from aiohttp import WSCloseCode, WSMsgType, web
 from slack_sdk.signature import SignatureVerifier
 
+from tests.fakes.loopback import serve
+
 JSON = dict[str, Any]
 P = ParamSpec("P")
 Handler = Callable[["Call"], JSON]
@@ -146,11 +148,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/socket", self._socket)
         app.router.add_post("/response/{name}", self._response)
-        self._runner = web.AppRunner(app, shutdown_timeout=2.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
+        self._runner, port = await serve(app)
         self.base = f"http://127.0.0.1:{port}"
         self.api_url = f"{self.base}/api/"
         self.socket_url = f"ws://127.0.0.1:{port}/socket"
