@@ -29,6 +29,7 @@ from bot.services.grading import GradingService
 from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.messenger import Messenger
+from bot.services.round_views import RoundViews
 from bot.services.rounds import RoundService
 from bot.services.stats import StatsService
 from bot.storage import migrate
@@ -72,6 +73,7 @@ class App:
     stats: StatsService
     channels: ChannelService
     rounds: RoundService
+    views: RoundViews
     answers: AnswerService
     interviews: InterviewService
     router: Router
@@ -129,10 +131,12 @@ class App:
             stats=stats,
             daily_cap=settings.mock_daily_cap,
         )
+        views = RoundViews(sessions=sessions, clock=clock)
         router = Router(
             sessions=sessions,
             clock=clock,
             rounds=rounds,
+            views=views,
             answers=answers,
             channels=channels,
             leaderboard=leaderboard,
@@ -154,6 +158,7 @@ class App:
             stats=stats,
             channels=channels,
             rounds=rounds,
+            views=views,
             answers=answers,
             interviews=interviews,
             router=router,

@@ -40,7 +40,7 @@ async def run_chat(settings: Settings, console: Console, *, name: str) -> None:
     try:
         await app.channels.ensure(channel, name=CHAT_CHANNEL)
         await app.start()
-        if await app.rounds.open_thread(channel) is None:
+        if await app.views.open_thread(channel) is None:
             adapter.show(await adapter.command(me, channel, "post"))
         else:
             adapter.show(await adapter.command(me, channel, "today"))
@@ -55,7 +55,7 @@ async def run_chat(settings: Settings, console: Console, *, name: str) -> None:
             elif line.startswith("/"):
                 adapter.show(await adapter.command(me, channel, line.lstrip("/")))
             else:
-                thread = await app.rounds.open_thread(channel)
+                thread = await app.views.open_thread(channel)
                 if thread is None:
                     console.print(
                         "No round is open right now. `/drill today` tells when the next "

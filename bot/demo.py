@@ -51,7 +51,7 @@ async def run_demo(settings: Settings, console: Console) -> None:
         adapter.show(await adapter.command(admin, channel, "post"))
         thread = adapter.posts()[-1].message
         assert thread is not None
-        question = await app.rounds.question_for_thread(thread)
+        question = await app.views.question_for_thread(thread)
         assert question is not None
 
         console.rule("Three teammates answer in the thread")

@@ -28,6 +28,7 @@ from bot.services.answers import AnswerService
 from bot.services.channels import ChannelService
 from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService, Period
+from bot.services.round_views import RoundViews
 from bot.services.rounds import RoundService
 from bot.services.stats import StatsService
 from bot.storage.models import ProcessedEvent
@@ -53,6 +54,7 @@ class Router:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         rounds: RoundService,
+        views: RoundViews,
         answers: AnswerService,
         channels: ChannelService,
         leaderboard: LeaderboardService,
@@ -63,6 +65,7 @@ class Router:
         self._sessions = sessions
         self._clock = clock
         self._rounds = rounds
+        self._views = views
         self._answers = answers
         self._channels = channels
         self._leaderboard = leaderboard
@@ -131,7 +134,7 @@ class Router:
                 )
             case HomeOpened():
                 stats = await self._stats.for_user(event.user)
-                rounds = await self._rounds.open_rounds(event.user.platform, event.user.team_id)
+                rounds = await self._views.open_rounds(event.user.platform, event.user.team_id)
                 return cards.home_card(stats, rounds)
         raise TypeError(f"no route for {type(event).__name__}")
 
@@ -151,7 +154,7 @@ class Router:
         return await handler(event)
 
     async def _today(self, event: CommandInvoked) -> Card:
-        return await self._rounds.today(event.channel)
+        return await self._views.today(event.channel)
 
     async def _my_stats(self, event: CommandInvoked) -> Card:
         return cards.stats_card(await self._stats.for_user(event.user))

@@ -12,7 +12,7 @@ from bot.services.leaderboard import Period, Standing
 from bot.services.stats import PersonalStats, TopicScore
 
 if TYPE_CHECKING:
-    from bot.services.rounds import OpenRound
+    from bot.services.round_views import OpenRound
 from bot.text import clip, neutralize
 
 ANSWER_PRIVATELY = "answer_privately"

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.domain import (
-    Card,
     ChannelRef,
     MessageRef,
 )
@@ -44,14 +43,6 @@ def schedule_of(channel: Channel) -> Schedule:
 
 def channel_ref(channel: Channel, team: Team) -> ChannelRef:
     return ChannelRef(team.platform, team.external_id, channel.external_id)
-
-
-@dataclass(frozen=True, slots=True)
-class OpenRound:
-    channel_id: str
-    channel_name: str
-    question: Question
-    closes_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,91 +359,6 @@ class RoundService:
                 .where(Round.id == round_id)
                 .values(revealed_at=self._clock.now(), lease_until=None)
             )
-
-    # --- reading ---------------------------------------------------------------------------
-
-    async def today(self, ref: ChannelRef) -> Card:
-        """The channel's current round, or when the next one opens."""
-        now = self._clock.now()
-        async with self._sessions() as session:
-            channel = await repo.find_channel(session, ref)
-            if channel is None:
-                return cards.notice(
-                    "No OpsDrill round here yet",
-                    "An admin can post today's question with `/drill post`.",
-                )
-            row = (
-                await session.execute(
-                    select(Round, QuestionVersion)
-                    .join(QuestionVersion, QuestionVersion.id == Round.question_id)
-                    .where(Round.channel_id == channel.id, Round.status.in_(("open", "closed")))
-                    .order_by(Round.opens_at.desc())
-                    .limit(1)
-                )
-            ).one_or_none()
-            schedule = schedule_of(channel)
-        if row is not None and row[0].status == "open":
-            return cards.question_card(
-                Question.model_validate(row[1].content), closes_at=row[0].closes_at
-            )
-        upcoming = schedule.next_slot(now)
-        when = upcoming.opens_at.astimezone(schedule.zone).strftime("%A %d %B at %H:%M %Z")
-        status = "paused" if not channel.active else f"opens {when}"
-        return cards.notice("No round is open right now", f"The next question {status}.")
-
-    async def open_rounds(self, platform: str, team_id: str) -> list[OpenRound]:
-        """The team's rounds open right now, newest first."""
-        async with self._sessions() as session:
-            rows = (
-                await session.execute(
-                    select(Round, Channel, QuestionVersion)
-                    .join(Channel, Channel.id == Round.channel_id)
-                    .join(Team, Team.id == Channel.team_id)
-                    .join(QuestionVersion, QuestionVersion.id == Round.question_id)
-                    .where(
-                        Team.platform == platform,
-                        Team.external_id == team_id,
-                        Round.status == "open",
-                    )
-                    .order_by(Round.opens_at.desc())
-                )
-            ).all()
-        return [
-            OpenRound(
-                channel_id=channel.external_id,
-                channel_name=channel.name,
-                question=Question.model_validate(row.content),
-                closes_at=rnd.closes_at,
-            )
-            for rnd, channel, row in rows
-        ]
-
-    async def open_thread(self, ref: ChannelRef) -> MessageRef | None:
-        """The thread of the channel's open round, if one is open."""
-        async with self._sessions() as session:
-            channel = await repo.find_channel(session, ref)
-            if channel is None:
-                return None
-            rnd = (
-                await session.execute(
-                    select(Round)
-                    .where(Round.channel_id == channel.id, Round.status == "open")
-                    .order_by(Round.opens_at.desc())
-                    .limit(1)
-                )
-            ).scalar_one_or_none()
-        if rnd is None or rnd.message_id is None:
-            return None
-        return MessageRef(ref, rnd.message_id, rnd.thread_id)
-
-    async def question_for_thread(self, thread: MessageRef) -> Question | None:
-        """The question of the round whose thread is `thread`, as it was posted."""
-        async with self._sessions() as session:
-            rnd = await repo.round_for_thread(session, thread.channel, thread.message_id)
-            if rnd is None or rnd.question_id is None:
-                return None
-            row = await session.get_one(QuestionVersion, rnd.question_id)
-        return Question.model_validate(row.content)
 
 
 async def _round_context(

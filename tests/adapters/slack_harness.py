@@ -87,7 +87,7 @@ class SlackBot:
     async def post_question(self) -> str:
         """An admin posts today's question; the round's thread ts."""
         await self.command("post")
-        thread = await self.app.rounds.open_thread(CHANNEL)
+        thread = await self.app.views.open_thread(CHANNEL)
         assert thread is not None, "no round was opened"
         return thread.message_id
 

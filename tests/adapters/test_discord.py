@@ -204,11 +204,11 @@ async def test_messages_from_bots_are_ignored(bot: DiscordBot) -> None:
 async def _question(bot: DiscordBot) -> Any:
     from bot.domain import ChannelRef
 
-    thread = await bot.app.rounds.open_thread(
+    thread = await bot.app.views.open_thread(
         ChannelRef("discord", str(bot.fake.guild_id), str(bot.fake.channel_id))
     )
     assert thread is not None
-    question = await bot.app.rounds.question_for_thread(thread)
+    question = await bot.app.views.question_for_thread(thread)
     assert question is not None
     return question
 

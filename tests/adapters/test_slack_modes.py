@@ -42,7 +42,7 @@ async def test_socket_mode_takes_commands_and_events_and_acks_them(
         )
         await fake.wait_for_ack(envelope)
         [post] = await fake.wait_for_call("chat.postMessage")
-        thread = await bot.app.rounds.open_thread(CHANNEL)
+        thread = await bot.app.views.open_thread(CHANNEL)
         assert thread is not None
         event = await fake.send_event(
             slack_api.message_event(

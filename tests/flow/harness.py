@@ -99,7 +99,7 @@ class Harness:
         return await self.app.grading.drain()
 
     async def question(self) -> Question:
-        q = await self.app.rounds.question_for_thread(self.thread())
+        q = await self.app.views.question_for_thread(self.thread())
         assert q is not None
         return q
 
