@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,7 +81,8 @@ async def member_for(session: AsyncSession, user: UserRef, name: str, now: datet
 async def round_for_thread(
     session: AsyncSession, channel: ChannelRef, thread_id: str
 ) -> Round | None:
-    """The round whose question message is `thread_id` in `channel`."""
+    """The round whose question message, or thread, is `thread_id` in `channel` (on Discord a
+    thread started from a message shares its id; elsewhere the two may differ)."""
     return (
         await session.execute(
             select(Round)
@@ -91,8 +92,9 @@ async def round_for_thread(
                 Team.platform == channel.platform,
                 Team.external_id == channel.team_id,
                 Channel.external_id == channel.channel_id,
-                Round.message_id == thread_id,
+                or_(Round.message_id == thread_id, Round.thread_id == thread_id),
             )
+            .limit(1)
         )
     ).scalar_one_or_none()
 
