@@ -30,3 +30,11 @@ def test_an_app_token_means_socket_mode_by_default() -> None:
     )
     [adapter] = platform_adapters(settings)
     assert adapter.platform == "slack" and adapter._mode == "socket"  # type: ignore[attr-defined]
+
+
+def test_slack_and_discord_run_side_by_side_when_both_are_configured() -> None:
+    settings = make_settings(
+        "sqlite:///:memory:", SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1",
+        DISCORD_TOKEN="discord-token",
+    )  # fmt: skip
+    assert [a.platform for a in platform_adapters(settings)] == ["slack", "discord"]
