@@ -178,12 +178,10 @@ class Router:
 
     async def _post(self, event: CommandInvoked) -> Card:
         await self._channels.ensure(event.channel)
-        outcome = await self._rounds.post_now(event.channel)
-        return cards.notice(outcome.message)
+        return cards.notice(await self._rounds.post_now(event.channel))
 
     async def _close(self, event: CommandInvoked) -> Card:
-        outcome = await self._rounds.close_current(event.channel)
-        return cards.notice(outcome.message)
+        return cards.notice(await self._rounds.close_current(event.channel))
 
     async def _leaderboard_command(self, event: CommandInvoked) -> Card:
         args = [a.lower() for a in event.args]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
 FAST_REPLY = 2.0  # answer directly if we can, else defer (Discord allows 3 s for the first reply)
-
-Deliver = Callable[[Any], Awaitable[Card | None]]
 
 
 def intents() -> discord.Intents:

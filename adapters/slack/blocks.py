@@ -9,7 +9,6 @@ from typing import Any
 from bot.domain import Card
 
 _OURS = re.compile(r"(<@[UW][A-Z0-9]+>|<!date\^\d+\^[^|>]+\|[^>]*>)")
-_MENTION_ID = re.compile(r"<@([A-Za-z0-9_.-]+)>")
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
 
@@ -83,7 +82,3 @@ def fallback_text(card: Card) -> str:
 
 def home_view(card: Card) -> dict[str, Any]:
     return {"type": "home", "blocks": card_blocks(card)}
-
-
-def mentioned_ids(text: str) -> list[str]:
-    return _MENTION_ID.findall(text)

@@ -23,7 +23,6 @@ class Flag(StrEnum):
     INJECTION = "injection"
     OFF_TOPIC = "off_topic"
     KEYWORD_LIST = "keyword_list"
-    TOO_SHORT = "too_short"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -43,14 +42,6 @@ def schedule_of(channel: Channel) -> Schedule:
 
 def channel_ref(channel: Channel, team: Team) -> ChannelRef:
     return ChannelRef(team.platform, team.external_id, channel.external_id)
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What an admin action did, in words for the person who asked."""
-
-    ok: bool
-    message: str
 
 
 class RoundService:
@@ -117,13 +108,14 @@ class RoundService:
                 await self._record_missed(channel_id, slot)
         await self._retry_stuck(channel_id, now)
 
-    async def post_now(self, ref: ChannelRef) -> Outcome:
-        """Post today's question now (admins), unless today's round already exists."""
+    async def post_now(self, ref: ChannelRef) -> str:
+        """Post today's question now (admins), unless today's round already exists; what
+        happened, in words for the admin."""
         now = self._clock.now()
         async with self._sessions() as session:
             channel = await repo.find_channel(session, ref)
             if channel is None:
-                return Outcome(False, "This channel is not set up for OpsDrill yet.")
+                return "This channel is not set up for OpsDrill yet."
             schedule = schedule_of(channel)
             today = schedule.local(now).date()
             existing = (
@@ -134,15 +126,15 @@ class RoundService:
             channel_id = channel.id
         if existing is not None and existing.status != "missed":
             state = "is open" if existing.status in ("open", "posting") else "has already run"
-            return Outcome(False, f"Today's round {state}; the next one opens on schedule.")
+            return f"Today's round {state}; the next one opens on schedule."
         slot = Slot(today, now, now + schedule.window)
         if existing is not None:  # a missed round today: reuse its date for the real one
             async with self._sessions.begin() as session:
                 await session.delete(await session.get_one(Round, existing.id))
         round_id = await self._open(channel_id, slot, late=False)
         if round_id is None:
-            return Outcome(False, "Another OpsDrill process posted today's round a moment ago.")
-        return Outcome(True, "Posted today's question.")
+            return "Another OpsDrill process posted today's round a moment ago."
+        return "Posted today's question."
 
     async def _open(self, channel_id: int, slot: Slot, *, late: bool) -> int | None:
         """Claim the slot (the unique key makes it exactly once), then post the question."""
@@ -310,7 +302,8 @@ class RoundService:
             await self._reveal(round_id)
         return closed
 
-    async def close_current(self, ref: ChannelRef) -> Outcome:
+    async def close_current(self, ref: ChannelRef) -> str:
+        """Close the channel's open round now (admins); what happened, in words for the admin."""
         async with self._sessions() as session:
             channel = await repo.find_channel(session, ref)
             rnd = None
@@ -324,10 +317,10 @@ class RoundService:
                     )
                 ).scalar_one_or_none()
         if rnd is None:
-            return Outcome(False, "There is no open round in this channel.")
+            return "There is no open round in this channel."
         if await self.close_round(rnd.id):
-            return Outcome(True, "Closed the round and posted the model answer.")
-        return Outcome(False, "That round was closed a moment ago.")
+            return "Closed the round and posted the model answer."
+        return "That round was closed a moment ago."
 
     async def _reveal(self, round_id: int) -> None:
         now = self._clock.now()
