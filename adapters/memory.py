@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.domain import (
     AnswerDeleted,
@@ -33,6 +34,7 @@ class Sent:
     broadcast: bool = False
     reaction: Reaction | None = None
     parent: MessageRef | None = None
+    key: str | None = None
 
 
 @dataclass
@@ -44,6 +46,8 @@ class MemoryAdapter:
     names: dict[str, str] = field(default_factory=dict)
     fail_posts: int = 0
     """Make the next N `post` calls fail, as a platform outage would."""
+    lose_post_responses: int = 0
+    """Make the next N `post` calls go out but fail for the caller, as a lost response would."""
 
     def __post_init__(self) -> None:
         # Ids stay unique across restarts of the app against the same database.
@@ -52,6 +56,8 @@ class MemoryAdapter:
         self.started = False
         self.authors: dict[str, str] = {}
         """Who wrote each message people sent, by message id."""
+        self.threads: dict[str, list[AnswerPosted]] = {}
+        """What people wrote in each thread, by thread id, whether the bot saw it or not."""
 
     # --- ChatAdapter -------------------------------------------------------------------------
 
@@ -62,14 +68,33 @@ class MemoryAdapter:
     async def stop(self) -> None:
         self.started = False
 
-    async def post(self, channel: ChannelRef, card: Card) -> MessageRef:
+    async def post(self, channel: ChannelRef, card: Card, *, key: str | None = None) -> MessageRef:
         if self.fail_posts > 0:
             self.fail_posts -= 1
             raise ConnectionError("the platform is unreachable")
         ref = self._new_message(channel)
         ref = MessageRef(channel, ref.message_id, ref.message_id)
-        self._record(Sent("post", ref, card))
+        self._record(Sent("post", ref, card, key=key))
+        if self.lose_post_responses > 0:
+            self.lose_post_responses -= 1
+            raise TimeoutError("the platform took the post, but its response was lost")
         return ref
+
+    async def find_post(
+        self, channel: ChannelRef, key: str, *, since: datetime
+    ) -> MessageRef | None:
+        for sent in self.posts():
+            if sent.key == key and sent.message is not None and sent.message.channel == channel:
+                return sent.message
+        return None
+
+    async def thread_replies(
+        self, thread: MessageRef, *, after: str | None = None
+    ) -> list[AnswerPosted]:
+        said = self.threads.get(thread.thread_id or thread.message_id, [])
+        if after is None:
+            return list(said)
+        return [a for a in said if int(a.message.message_id) > int(after)]
 
     async def reply(
         self,
@@ -112,21 +137,27 @@ class MemoryAdapter:
         self, user: UserRef, thread: MessageRef, text: str, *, event_id: str | None = None
     ) -> tuple[MessageRef, Card | None]:
         """`user` replies in `thread`; returns the new message and any direct response."""
+        event = self.write_in_thread(user, thread, text, event_id=event_id)
+        return event.message, await self._deliver(event)
+
+    def write_in_thread(
+        self, user: UserRef, thread: MessageRef, text: str, *, event_id: str | None = None
+    ) -> AnswerPosted:
+        """`user` replies in `thread` without the bot hearing of it (it is offline)."""
         message = MessageRef(
             thread.channel, self._new_message(thread.channel).message_id, thread.message_id
         )
         self.authors[message.message_id] = user.user_id
-        response = await self._deliver(
-            AnswerPosted(
-                event_id=event_id,
-                message=message,
-                thread=thread,
-                author=user,
-                author_name=self.names.get(user.user_id, user.user_id),
-                text=text,
-            )
+        event = AnswerPosted(
+            event_id=event_id,
+            message=message,
+            thread=thread,
+            author=user,
+            author_name=self.names.get(user.user_id, user.user_id),
+            text=text,
         )
-        return message, response
+        self.threads.setdefault(thread.thread_id or thread.message_id, []).append(event)
+        return event
 
     async def answer_privately(self, user: UserRef, thread: MessageRef, text: str) -> Card | None:
         message = MessageRef(thread.channel, f"private-{next(self._ids)}", thread.message_id)
@@ -164,7 +195,10 @@ class MemoryAdapter:
             )
         )
 
-    async def dm(self, user: UserRef, text: str, *, event_id: str | None = None) -> Card | None:
+    async def dm(
+        self, user: UserRef, text: str, *, event_id: str | None = None,
+        message_id: str | None = None,
+    ) -> Card | None:  # fmt: skip
         """`user` writes `text` to the bot in a direct message."""
         return await self._deliver(
             DirectMessage(
@@ -172,6 +206,7 @@ class MemoryAdapter:
                 user=user,
                 user_name=self.names.get(user.user_id, user.user_id),
                 text=text,
+                message_id=message_id or str(next(self._ids)),
             )
         )
 

@@ -83,9 +83,13 @@ class CommandInvoked(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DirectMessage(Event):
+    """A message to the bot in a direct conversation. `message_id` (the platform's id of the
+    message) makes a second delivery of the same message change nothing."""
+
     user: UserRef
     user_name: str
     text: str
+    message_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,8 +99,22 @@ class HomeOpened(Event):
     user: UserRef
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reconnected(Event):
+    """The adapter connected again after a gap: events sent meanwhile may never arrive, so the
+    core reads open rounds' threads back (`ChatAdapter.thread_replies`)."""
+
+    platform: str
+
+
 InboundEvent = (
-    AnswerPosted | AnswerEdited | AnswerDeleted | CommandInvoked | DirectMessage | HomeOpened
+    AnswerPosted
+    | AnswerEdited
+    | AnswerDeleted
+    | CommandInvoked
+    | DirectMessage
+    | HomeOpened
+    | Reconnected
 )
 
 
@@ -139,3 +157,5 @@ class Card:
     deadline: datetime | None = None
     names: dict[str, str] = field(default_factory=dict)
     """Display names for mentioned user ids, for adapters that cannot render mentions."""
+    refused: bool = False
+    """The card turns a request down (a form shows it as an error on the field)."""

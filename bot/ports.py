@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Protocol
 
-from bot.domain import Card, ChannelRef, InboundEvent, MessageRef, Reaction, UserRef
+from bot.domain import AnswerPosted, Card, ChannelRef, InboundEvent, MessageRef, Reaction, UserRef
 
 EventHandler = Callable[[InboundEvent], Awaitable[Card | None]]
 """Handles one inbound event; the card it returns is the private reply to a command."""
@@ -20,8 +21,23 @@ class ChatAdapter(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def post(self, channel: ChannelRef, card: Card) -> MessageRef:
-        """Post a new top-level message; its ref is the thread answers go into."""
+    async def post(self, channel: ChannelRef, card: Card, *, key: str | None = None) -> MessageRef:
+        """Post a new top-level message; its ref is the thread answers go into. `key` tags the
+        post (at most 25 characters, e.g. `round-42`) so `find_post` can find it again."""
+        ...
+
+    async def find_post(
+        self, channel: ChannelRef, key: str, *, since: datetime
+    ) -> MessageRef | None:
+        """Our own post tagged `key`, sent to `channel` at or after `since`, if the platform has
+        it: how a post whose response was lost is found instead of being sent twice."""
+        ...
+
+    async def thread_replies(
+        self, thread: MessageRef, *, after: str | None = None
+    ) -> list[AnswerPosted]:
+        """People's messages in `thread` (bots' left out), oldest first, after message `after`
+        (all when None): how answers sent while the bot was away are read back."""
         ...
 
     async def reply(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.domain import Card, ChannelRef, MessageRef, Reaction, UserRef
+from datetime import datetime
+
+from bot.domain import AnswerPosted, Card, ChannelRef, MessageRef, Reaction, UserRef
 from bot.ports import ChatAdapter
 
 
@@ -30,8 +32,18 @@ class Messenger:
         except KeyError:
             raise PlatformUnavailable(f"no {platform} adapter is running") from None
 
-    async def post(self, channel: ChannelRef, card: Card) -> MessageRef:
-        return await self.adapter(channel.platform).post(channel, card)
+    async def post(self, channel: ChannelRef, card: Card, *, key: str | None = None) -> MessageRef:
+        return await self.adapter(channel.platform).post(channel, card, key=key)
+
+    async def find_post(
+        self, channel: ChannelRef, key: str, *, since: datetime
+    ) -> MessageRef | None:
+        return await self.adapter(channel.platform).find_post(channel, key, since=since)
+
+    async def thread_replies(
+        self, thread: MessageRef, *, after: str | None = None
+    ) -> list[AnswerPosted]:
+        return await self.adapter(thread.channel.platform).thread_replies(thread, after=after)
 
     async def reply(
         self,
