@@ -7,9 +7,11 @@ import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.background import Background
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.grading.anthropic import AnthropicGrader
@@ -78,6 +80,7 @@ class App:
     interviews: InterviewService
     router: Router
     scheduler: RoundScheduler
+    background: Background
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _workers: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -102,7 +105,14 @@ class App:
         sessions = make_sessionmaker(engine)
         question_rows = await sync_questions(sessions, bank, clock.now())
         messenger = Messenger({a.platform: a for a in adapters})
-        grading = GradingService(sessions=sessions, clock=clock, grader=grader, messenger=messenger)
+        background = Background()
+        grading = GradingService(
+            sessions=sessions,
+            clock=clock,
+            grader=grader,
+            messenger=messenger,
+            regrade_after=timedelta(seconds=settings.regrade_after),
+        )
         leaderboard = LeaderboardService(sessions=sessions)
         stats = StatsService(sessions=sessions)
         channels = ChannelService(
@@ -116,10 +126,16 @@ class App:
             messenger=messenger,
             grading=grading,
             leaderboard=leaderboard,
+            background=background,
             weekday_plan=parse_plan(settings.weekday_plan),
+            reveal_grace=timedelta(seconds=settings.reveal_grace),
         )
         answers = AnswerService(
-            sessions=sessions, clock=clock, messenger=messenger, grading=grading
+            sessions=sessions,
+            clock=clock,
+            messenger=messenger,
+            grading=grading,
+            background=background,
         )
         interviews = InterviewService(
             sessions=sessions,
@@ -127,13 +143,15 @@ class App:
             bank=bank,
             question_rows=question_rows,
             grader=grader,
+            grading=grading,
             messenger=messenger,
+            background=background,
             stats=stats,
             daily_cap=settings.mock_daily_cap,
         )
+        grading.turns = interviews
         views = RoundViews(sessions=sessions, clock=clock)
         router = Router(
-            sessions=sessions,
             clock=clock,
             rounds=rounds,
             views=views,
@@ -143,8 +161,12 @@ class App:
             admin=AdminService(channels=channels, bank=bank, clock=clock),
             stats=stats,
             interviews=interviews,
+            messenger=messenger,
+            background=background,
         )
-        scheduler = RoundScheduler(sessions=sessions, rounds=rounds, interviews=interviews)
+        scheduler = RoundScheduler(
+            sessions=sessions, clock=clock, rounds=rounds, interviews=interviews
+        )
         channels.on_schedule_change(scheduler.reschedule)
         return cls(
             settings=settings,
@@ -163,12 +185,16 @@ class App:
             interviews=interviews,
             router=router,
             scheduler=scheduler,
+            background=background,
         )
 
     async def start(self, *, schedule: bool = True, workers: bool = True) -> None:
-        """Connect the adapters, resume unfinished grading, catch up and start the schedule."""
+        """Connect the adapters, read back what was said while the bot was away, resume
+        unfinished grading and start the schedule (which catches up on rounds)."""
         for adapter in self.messenger.adapters:
             await adapter.start(self.router.handle)
+        for adapter in self.messenger.adapters:
+            await self.answers.catch_up_all(adapter.platform)
         if workers:
             for _ in range(self.settings.grading_workers):
                 self._workers.append(asyncio.create_task(self.grading.work(self._stop)))
@@ -178,6 +204,7 @@ class App:
     async def stop(self) -> None:
         self._stop.set()
         await self.scheduler.stop()
+        await self.background.close()
         for task in self._workers:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=5)

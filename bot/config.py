@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         "mon:foundation,fri:system-design", validation_alias="OPSDRILL_WEEKDAY_PLAN"
     )
     grading_workers: int = Field(2, ge=1, le=32, validation_alias="OPSDRILL_GRADING_WORKERS")
+    regrade_after: float = Field(300.0, gt=0, le=86400, validation_alias="OPSDRILL_REGRADE_AFTER")
+    """Seconds before a provisional grade (the AI grader was down) is first graded again; each
+    later try waits twice as long."""
+    reveal_grace: float = Field(600.0, ge=0, le=86400, validation_alias="OPSDRILL_REVEAL_GRACE")
+    """Seconds a closed round's reveal waits at most for answers still being graded."""
     mock_daily_cap: int = Field(3, ge=0, le=100, validation_alias="OPSDRILL_MOCK_DAILY_CAP")
     """Mock interviews graded by an LLM that one person may start per UTC day."""
     log_level: str = Field("INFO", validation_alias="OPSDRILL_LOG_LEVEL")

@@ -54,6 +54,9 @@ class AnswerPosted(Event):
     author_name: str
     text: str
     private: bool = False
+    sent_at: datetime | None = None
+    """When the person sent it, where the platform says: an answer read back after downtime
+    counts if it was written before the deadline."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,9 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from bot.background import Background
 from bot.clock import Clock
 from bot.domain import (
     AnswerDeleted,
@@ -21,6 +19,7 @@ from bot.domain import (
     DirectMessage,
     HomeOpened,
     InboundEvent,
+    Reconnected,
 )
 from bot.services import cards
 from bot.services.admin import AdminService
@@ -28,11 +27,10 @@ from bot.services.answers import AnswerService
 from bot.services.channels import ChannelService
 from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService, Period
+from bot.services.messenger import Messenger
 from bot.services.round_views import RoundViews
 from bot.services.rounds import RoundService
 from bot.services.stats import StatsService
-from bot.storage.models import ProcessedEvent
-from bot.storage.repo import insert_ignoring_conflict
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +49,6 @@ class Router:
     def __init__(
         self,
         *,
-        sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         rounds: RoundService,
         views: RoundViews,
@@ -61,8 +58,11 @@ class Router:
         admin: AdminService,
         stats: StatsService,
         interviews: InterviewService,
+        messenger: Messenger,
+        background: Background,
     ) -> None:
-        self._sessions = sessions
+        self._messenger = messenger
+        self._background = background
         self._clock = clock
         self._rounds = rounds
         self._views = views
@@ -98,20 +98,31 @@ class Router:
         return frozenset(self._commands)
 
     async def handle(self, event: InboundEvent) -> Card | None:
-        """Handle one event once: a platform's retry of an event already handled does nothing."""
-        if event.event_id is not None and not await self._first_delivery(event):
-            log.info("dropping a repeated delivery of event %s", event.event_id)
-            return None
+        """Handle one event. Each service stores what it must in one transaction, keyed so a
+        platform's second delivery of the same event changes nothing (answers by their message
+        id, DMs by theirs), and returns before anything slow: the adapter acks after this.
+
+        On a failure of ours, an event the platform will deliver again (it has an event id)
+        raises, so the adapter answers with an error and the retry gets another chance; for
+        any other the person gets a notice, also for a thread answer, where no reply awaits."""
         try:
             return await self._dispatch(event)
         except Exception:
-            if event.event_id is not None:
-                await self._forget(event)  # let the platform's retry try again
             log.exception("failed to handle %s", type(event).__name__)
-            return cards.notice(
+            if event.event_id is not None:
+                raise
+            notice = cards.notice(
                 "Something went wrong on our side",
-                "Nothing you sent was lost; please try again in a minute.",
+                "Your message did not reach OpsDrill; please send it again in a minute.",
+                refused=True,
             )
+            if isinstance(event, AnswerPosted) and not event.private:
+                self._background.spawn(
+                    self._messenger.reply(event.thread, notice, private_to=event.author),
+                    what=f"a failure notice in {event.thread.channel}",
+                )
+                return None
+            return notice
 
     async def _dispatch(self, event: InboundEvent) -> Card | None:
         match event:
@@ -136,6 +147,12 @@ class Router:
                 stats = await self._stats.for_user(event.user)
                 rounds = await self._views.open_rounds(event.user.platform, event.user.team_id)
                 return cards.home_card(stats, rounds)
+            case Reconnected():
+                self._background.spawn(
+                    self._answers.catch_up_all(event.platform),
+                    what=f"reading back {event.platform} threads after a reconnect",
+                )
+                return None
         raise TypeError(f"no route for {type(event).__name__}")
 
     async def _command(self, event: CommandInvoked) -> Card:
@@ -208,37 +225,3 @@ class Router:
 
     def _today_in(self, zone: str) -> date:
         return self._clock.now().astimezone(ZoneInfo(zone)).date()
-
-    async def _first_delivery(self, event: InboundEvent) -> bool:
-        platform = _platform_of(event)
-        async with self._sessions.begin() as session:
-            inserted = await insert_ignoring_conflict(
-                session,
-                ProcessedEvent,
-                {
-                    "platform": platform,
-                    "event_id": event.event_id,
-                    "processed_at": self._clock.now(),
-                },
-                conflict=["platform", "event_id"],
-            )
-        return inserted is not None
-
-    async def _forget(self, event: InboundEvent) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(
-                delete(ProcessedEvent).where(
-                    ProcessedEvent.platform == _platform_of(event),
-                    ProcessedEvent.event_id == event.event_id,
-                )
-            )
-
-
-def _platform_of(event: InboundEvent) -> str:
-    match event:
-        case AnswerPosted() | AnswerEdited():
-            return event.author.platform
-        case AnswerDeleted():
-            return event.message.channel.platform
-        case CommandInvoked() | DirectMessage() | HomeOpened():
-            return event.user.platform

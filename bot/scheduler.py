@@ -13,11 +13,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import Clock
 from bot.services.interview import InterviewService
 from bot.services.rounds import RoundService, schedule_of
+from bot.storage import repo
 from bot.storage.models import Channel
 
 log = logging.getLogger(__name__)
+KEEP_EVENT_MARKS = timedelta(days=7)  # platforms stop retrying an event within hours
 
 
 class RoundScheduler:
@@ -25,11 +28,13 @@ class RoundScheduler:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
         rounds: RoundService,
         interviews: InterviewService | None = None,
         sweep_every: timedelta = timedelta(minutes=5),
     ) -> None:
         self._sessions = sessions
+        self._clock = clock
         self._rounds = rounds
         self._interviews = interviews
         self._sweep_every = sweep_every
@@ -54,13 +59,18 @@ class RoundScheduler:
         self._scheduler.start()
 
     async def sweep(self) -> None:
-        """Bring every channel up to date and end idle mock interviews."""
+        """Bring every channel up to date, end idle mock interviews, forget old event marks."""
         await self._rounds.sync_all()
         if self._interviews is not None:
             try:
                 await self._interviews.expire_idle()
             except Exception:
                 log.exception("could not end idle mock interviews")
+        try:
+            async with self._sessions.begin() as session:
+                await repo.prune_processed_events(session, self._clock.now() - KEEP_EVENT_MARKS)
+        except Exception:
+            log.exception("could not prune handled-event marks")
 
     async def stop(self) -> None:
         if self._scheduler.running:

@@ -31,6 +31,18 @@ def neutralize(text: str) -> str:
     return _BARE_BROADCAST.sub(lambda m: f"@{_ZWSP}{m.group(1)}", text)
 
 
+# C0/C1 control characters other than tab and newline (NUL above all: PostgreSQL refuses it in
+# text), and UTF-16 surrogates, which no UTF-8 database can store when they stand alone.
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def scrub(text: str) -> str:
+    """`text` as every database can store it: control characters dropped, carriage returns
+    made newlines, lone surrogates replaced by U+FFFD. The same on SQLite and PostgreSQL."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _UNSTORABLE.sub(lambda m: "" if m.group() < "\ud800" else "\ufffd", text)
+
+
 def clip(text: str, limit: int) -> str:
     """Shorten text for display, marking the cut."""
     text = text.strip()

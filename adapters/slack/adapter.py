@@ -1,7 +1,11 @@
 """OpsDrill on Slack: slack-bolt's AsyncApp in Socket Mode or over HTTP.
 
-The adapter parses payloads into core events, acks at once (the work continues after the ack),
-and renders the core's cards as Block Kit. It decides nothing itself."""
+The adapter parses payloads into core events and renders the core's cards as Block Kit; it
+decides nothing itself. Order: an answer is parsed and stored (the core's handler returns once
+it is committed), then acknowledged, then everything slow follows. Bolt runs with
+`process_before_response=True`, so its ack is the listener's return; a store that fails makes
+the ack an error and Slack delivers the event again. Commands and buttons are acked at once and
+do their work in lazy listeners."""
 
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from adapters.slack.payloads import (
     private_answer_event,
     private_answer_modal,
 )
+from bot.background import Background
 from bot.config import Settings
 from bot.domain import (
     Card,
@@ -87,6 +92,7 @@ class SlackAdapter:
             request_verification_enabled=mode == "http",
             oauth_settings=self._oauth_settings(),
             logger=logging.getLogger("slack_bolt"),
+            process_before_response=True,
         )
         self._on_event: EventHandler | None = None
         self._clients: dict[str, AsyncWebClient] = {}
@@ -94,6 +100,7 @@ class SlackAdapter:
         self._dm_channels: dict[tuple[str, str], str] = {}
         self._last_post: dict[str, float] = {}
         self._post_locks: dict[str, asyncio.Lock] = {}
+        self._after_ack = Background()
         self._runner: web.AppRunner | None = None
         self._socket: Any = None
         self.bot_user_id: str | None = None
@@ -125,6 +132,7 @@ class SlackAdapter:
             log.info("Slack: connected over Socket Mode")
 
     async def stop(self) -> None:
+        await self._after_ack.close()
         if self._socket is not None:
             await self._socket.close_async()
         if self._runner is not None:
@@ -206,35 +214,37 @@ class SlackAdapter:
 
     def _register(self) -> None:
         self.app.event("message")(self._on_message)
-        self.app.event("app_home_opened")(self._on_home)
-        self.app.command("/drill")(self._on_command)
-        self.app.action(ANSWER_PRIVATELY)(self._on_answer_button)
+        self.app.event("app_home_opened")(ack=_ack, lazy=[self._on_home])
+        self.app.command("/drill")(ack=_ack, lazy=[self._on_command])
+        self.app.action(ANSWER_PRIVATELY)(ack=_ack, lazy=[self._on_answer_button])
         self.app.view(PRIVATE_ANSWER_VIEW)(self._on_private_answer)
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """Runs before the ack: parse and store, nothing else (names are looked up after)."""
         team_id = _team_of(body)
-        author = (event.get("message") or event).get("user", "")
-        name = await self._name(team_id, author) if author else ""
+        author = str((event.get("message") or event).get("user", ""))
+        name = self._names.get((team_id, author), "")
         core = answer_event(body, event, team_id=team_id, author_name=name)
         if core is None:
             return
         card = await self._deliver(core)
+        if author and not name:
+            self._after_ack.spawn(self._name(team_id, author), what="a Slack name look-up")
         if card is not None and isinstance(core, DirectMessage):
             channel = ChannelRef(PLATFORM, team_id, str(event.get("channel", "")))
-            await self.post(channel, card)
+            self._after_ack.spawn(self.post(channel, card), what="a Slack DM reply")
 
     async def _on_home(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("tab") not in (None, "home"):
             return
         team_id = _team_of(body)
         user = UserRef(PLATFORM, team_id, event["user"])
-        card = await self._deliver(HomeOpened(event_id=body.get("event_id"), user=user))
+        card = await self._deliver(HomeOpened(user=user))
         if card is not None:
             client = await self._client_for(team_id)
             await client.views_publish(user_id=user.user_id, view=blocks.home_view(card))
 
-    async def _on_command(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
-        await ack()  # within Slack's 3 s; the answer follows through response_url
+    async def _on_command(self, body: dict[str, Any], respond: Any) -> None:
         card = await self._deliver(command_event(body, user_name=body.get("user_name", "")))
         if card is not None:
             await respond(
@@ -244,20 +254,28 @@ class SlackAdapter:
                 replace_original=False,
             )
 
-    async def _on_answer_button(self, ack: Any, body: dict[str, Any]) -> None:
-        await ack()
+    async def _on_answer_button(self, body: dict[str, Any]) -> None:
         client = await self._client_for(_team_of(body))
         await client.views_open(trigger_id=body["trigger_id"], view=private_answer_modal(body))
 
     async def _on_private_answer(self, ack: Any, body: dict[str, Any]) -> None:
-        await ack()
+        """Store, then ack: a refusal stays in the modal as an error on the answer field, so
+        the text is not lost; an accepted answer closes it and is confirmed in the thread."""
         team_id = _team_of(body)
         user_id = body["user"]["id"]
-        event = private_answer_event(body, team_id=team_id,
-                                     author_name=await self._name(team_id, user_id))  # fmt: skip
+        event = private_answer_event(
+            body, team_id=team_id, author_name=self._names.get((team_id, user_id), "")
+        )
         card = await self._deliver(event)
+        if card is not None and card.refused:
+            await ack(response_action="errors", errors={"answer": blocks.field_error(card)})
+            return
+        await ack()
         if card is not None:
-            await self.reply(event.thread, card, private_to=event.author)
+            self._after_ack.spawn(
+                self.reply(event.thread, card, private_to=event.author),
+                what="a Slack private-answer receipt",
+            )
 
     async def _deliver(self, event: Any) -> Card | None:
         if self._on_event is None:
@@ -334,6 +352,10 @@ class _Pace:
     async def __aexit__(self, *exc: object) -> None:
         self._last[self._channel] = time.monotonic()
         self._lock.release()
+
+
+async def _ack(ack: Any) -> None:
+    await ack()
 
 
 async def _healthz(_: web.Request) -> web.Response:

@@ -82,3 +82,9 @@ def fallback_text(card: Card) -> str:
 
 def home_view(card: Card) -> dict[str, Any]:
     return {"type": "home", "blocks": card_blocks(card)}
+
+
+def field_error(card: Card) -> str:
+    """A refusal as the error text under a modal's input (plain text, kept short)."""
+    text = f"{card.title}. {card.body}".strip() if card.body else card.title
+    return text.replace("`", "")[:300]

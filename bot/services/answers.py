@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.background import Background
 from bot.clock import Clock
 from bot.domain import AnswerDeleted, AnswerEdited, AnswerPosted, Card, MessageRef, Reaction
 from bot.services import cards
@@ -15,7 +16,7 @@ from bot.services.grading import GradingService, enqueue
 from bot.services.messenger import Messenger
 from bot.storage import repo
 from bot.storage.models import Answer, Entry
-from bot.text import MAX_ANSWER_CHARS
+from bot.text import MAX_ANSWER_CHARS, scrub
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +29,19 @@ class AnswerService:
         clock: Clock,
         messenger: Messenger,
         grading: GradingService,
+        background: Background,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._messenger = messenger
         self._grading = grading
+        self._background = background
 
     async def accept_answer(self, event: AnswerPosted) -> Card | None:
-        """Store the answer and its grading job together, then acknowledge it."""
-        problem = _check_text(event.text)
+        """Store the answer and its grading job in one transaction and return: the caller
+        acknowledges the platform only then. Reactions and notices follow in the background."""
+        text = scrub(event.text)
+        problem = _check_text(text)
         now = self._clock.now()
         refusal: Card | None = None
         async with self._sessions.begin() as session:
@@ -46,11 +51,12 @@ class AnswerService:
             if rnd is None:
                 return None  # a thread that is not a round: not ours to judge
             if problem:
-                refusal = cards.notice("Answer not accepted", problem)
-            elif rnd.status != "open" or now >= rnd.closes_at:
+                refusal = cards.notice("Answer not accepted", problem, refused=True)
+            elif rnd.status != "open" or _written_at(event, now) >= rnd.closes_at:
                 refusal = _closed_notice()
             else:
-                member = await repo.member_for(session, event.author, event.author_name, now)
+                name = scrub(event.author_name)
+                member = await repo.member_for(session, event.author, name, now)
                 answer_id = await repo.insert_ignoring_conflict(
                     session,
                     Answer,
@@ -58,7 +64,7 @@ class AnswerService:
                         "round_id": rnd.id,
                         "member_id": member.id,
                         "message_id": event.message.message_id,
-                        "text": event.text,
+                        "text": text,
                         "private": event.private,
                         "status": "counted",
                         "revision": 1,
@@ -69,22 +75,24 @@ class AnswerService:
                 if answer_id is None:
                     return None  # the platform delivered this message twice
                 await _count(session, rnd.id, member.id, answer_id, now)
-                enqueue(session, answer_id, now)
+                enqueue(session, now, answer_id=answer_id)
         if refusal is not None:
             if event.private:
                 return refusal
-            await self._safe_reply(event.thread, refusal, event)
-            await self._safe_react(event.message, Reaction.REJECTED)
+            self._tell(event.thread, refusal, event)
+            self._react(event.message, Reaction.REJECTED)
             return None
         self._grading.wake()
         if event.private:
             return cards.notice("Answer received", "It stays hidden until the reveal.")
-        await self._safe_react(event.message, Reaction.RECEIVED)
+        self._react(event.message, Reaction.RECEIVED)
         return None
 
     async def edit_answer(self, event: AnswerEdited) -> None:
-        """An edit before close replaces the answer and its grade."""
-        problem = _check_text(event.text)
+        """An edit before close replaces the answer and its grade; the same edit delivered
+        twice changes nothing."""
+        text = scrub(event.text)
+        problem = _check_text(text)
         now = self._clock.now()
         refusal: Card | None = None
         async with self._sessions.begin() as session:
@@ -92,21 +100,21 @@ class AnswerService:
                 session, event.thread.channel, event.thread.message_id
             )
             answer = None if rnd is None else await _answer(session, rnd.id, event.message)
-            if rnd is None or answer is None:
+            if rnd is None or answer is None or answer.text == text:
                 return
             if rnd.status != "open" or now >= rnd.closes_at:
                 refusal = _closed_notice("Edits")
             elif problem:
                 refusal = cards.notice("Edit not accepted", problem)
             else:
-                answer.text = event.text
+                answer.text = text
                 answer.revision += 1
                 answer.edited_at = now
                 answer.status = "counted"
                 await _count(session, rnd.id, answer.member_id, answer.id, now)
-                enqueue(session, answer.id, now)
+                enqueue(session, now, answer_id=answer.id)
         if refusal is not None:
-            await self._safe_reply(event.thread, refusal, event)
+            self._tell(event.thread, refusal, event)
             return
         self._grading.wake()
 
@@ -150,19 +158,46 @@ class AnswerService:
                 previous.status = "counted"
                 entry.answer_id = previous.id
 
-    async def _safe_reply(
-        self, thread: MessageRef, card: Card, event: AnswerPosted | AnswerEdited
-    ) -> None:
-        try:
-            await self._messenger.reply(thread, card, private_to=event.author)
-        except Exception:
-            log.exception("could not reply privately in %s", thread.channel)
+    async def catch_up_all(self, platform: str) -> int:
+        """Read back every open round's thread on `platform`; how many answers were new."""
+        async with self._sessions() as session:
+            threads = await repo.open_round_threads(session, platform)
+        taken = 0
+        for thread in threads:
+            try:
+                taken += await self.catch_up(thread, after=None)
+            except Exception:
+                log.exception("could not read back the thread of a round in %s", thread.channel)
+        if taken:
+            log.info("took in %s answer(s) sent on %s while OpsDrill was away", taken, platform)
+        return taken
 
-    async def _safe_react(self, message: MessageRef, reaction: Reaction) -> None:
-        try:
-            await self._messenger.react(message, reaction)
-        except Exception:
-            log.exception("could not react to a message in %s", message.channel)
+    async def catch_up(self, thread: MessageRef, *, after: str | None) -> int:
+        """Take in what people wrote in a round's thread while the bot could not hear it
+        (down, or disconnected); answers already stored are skipped by their unique key. How
+        many were new."""
+        taken = 0
+        for event in await self._messenger.thread_replies(thread, after=after):
+            async with self._sessions() as session:
+                rnd = await repo.round_for_thread(
+                    session, event.thread.channel, event.thread.message_id
+                )
+                known = rnd is not None and await _answer(session, rnd.id, event.message)
+            if not known:
+                await self.accept_answer(event)
+                taken += 1
+        return taken
+
+    def _tell(self, thread: MessageRef, card: Card, event: AnswerPosted | AnswerEdited) -> None:
+        self._background.spawn(
+            self._messenger.reply(thread, card, private_to=event.author),
+            what=f"a private reply in {thread.channel}",
+        )
+
+    def _react(self, message: MessageRef, reaction: Reaction) -> None:
+        self._background.spawn(
+            self._messenger.react(message, reaction), what=f"a reaction in {message.channel}"
+        )
 
 
 async def _count(
@@ -220,4 +255,13 @@ def _closed_notice(what: str = "Answers") -> Card:
     return cards.notice(
         "This round is closed",
         f"{what} after the deadline are not counted. The next question comes on schedule.",
+        refused=True,
     )
+
+
+def _written_at(event: AnswerPosted, now: datetime) -> datetime:
+    """When the answer was written: the platform's time for it if it is plausible (an answer
+    read back after downtime), else now."""
+    if event.sent_at is None or not now - timedelta(days=2) <= event.sent_at <= now:
+        return now
+    return event.sent_at

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from bot.domain import Button, Card, CardField
@@ -53,6 +53,19 @@ def feedback_card(question: Question, grade: Grade, *, update: bool = False) -> 
         body="\n".join(lines),
         fields=(CardField("Feedback", grade.feedback, inline=False),),
         footer=f"Graded by {grade.grader}",
+    )
+
+
+def missed_card(days: list[date]) -> Card:
+    """One line for a channel whose rounds were lost while the bot was down."""
+    if len(days) == 1:
+        what = f"the round of {days[0]:%a %d %b} was skipped"
+    else:
+        what = f"{len(days)} rounds were skipped ({days[0]:%a %d %b} – {days[-1]:%a %d %b})"
+    return Card(
+        title="OpsDrill was offline",
+        body=f"OpsDrill was offline for a whole answer window, so {what}. "
+        "The next question comes on schedule.",
     )
 
 
@@ -139,8 +152,8 @@ def home_card(stats: PersonalStats, rounds: list[OpenRound]) -> Card:
     )
 
 
-def notice(title: str, body: str = "") -> Card:
-    return Card(title=title, body=body)
+def notice(title: str, body: str = "", *, refused: bool = False) -> Card:
+    return Card(title=title, body=body, refused=refused)
 
 
 HELP = """\

@@ -9,20 +9,21 @@ were asked) a follow-up probes one of them, else the next question comes. The la
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.background import Background
 from bot.clock import Clock
 from bot.domain import Card, CommandInvoked, DirectMessage, UserRef
-from bot.grading.base import Grader
+from bot.grading.base import Grade, Grader
 from bot.questions.bank import Bank
 from bot.questions.schema import Category, Question
 from bot.services import interview_cards as cards
 from bot.services import interview_store as store
 from bot.services import scorecard
+from bot.services.grading import Delivery, GradingService, enqueue
 from bot.services.interview_plan import (
     choose,
     hint_for,
@@ -33,21 +34,13 @@ from bot.services.interview_plan import (
 from bot.services.messenger import Messenger
 from bot.services.stats import StatsService
 from bot.storage import repo
-from bot.storage.models import Interview, InterviewTurn
-from bot.text import MAX_ANSWER_CHARS
+from bot.storage.models import Interview, InterviewTurn, QuestionVersion
+from bot.text import MAX_ANSWER_CHARS, scrub
 
 log = logging.getLogger(__name__)
 
 MAX_FOLLOW_UPS = 2
 DM_COMMANDS = frozenset({"skip", "hint", "repeat", "stop"})
-
-
-@dataclass(frozen=True, slots=True)
-class _ToGrade:
-    interview_id: int
-    revision: int
-    question: Question
-    text: str
 
 
 class InterviewService:
@@ -59,7 +52,9 @@ class InterviewService:
         bank: Bank,
         question_rows: dict[str, int],
         grader: Grader,
+        grading: GradingService,
         messenger: Messenger,
+        background: Background,
         stats: StatsService,
         daily_cap: int,
     ) -> None:
@@ -68,7 +63,9 @@ class InterviewService:
         self._bank = bank
         self._question_rows = question_rows
         self._grader = grader
+        self._grading = grading
         self._messenger = messenger
+        self._background = background
         self._stats = stats
         self._daily_cap = daily_cap
 
@@ -203,34 +200,89 @@ class InterviewService:
         return None if live is None else live.question
 
     async def on_message(self, event: DirectMessage) -> bool:
-        """Take a DM as an answer or a command; False when the person has no active interview."""
+        """Take a DM as an answer or a command; False when the person has no active interview.
+        An answer is stored with its grading job in one transaction (keyed by the message id,
+        so a second delivery changes nothing); the grading worker answers it."""
         now = self._clock.now()
-        word = event.text.strip().lower().strip("/!.? ")
-        to_grade: _ToGrade | None = None
+        text = scrub(event.text)
+        word = text.strip().lower().strip("/!.? ")
         out: list[Card] = []
+        queued = False
         async with self._sessions.begin() as session:
             live = await store.live_for(session, event.user)
             if live is None:
                 return False
+            key = event.message_id or event.event_id
+            if key is not None and not await repo.first_delivery(
+                session, event.user.platform, f"dm:{event.user.team_id}:{key}", now
+            ):
+                return True
             if live.idle(now):
                 out = await self._end(session, live, "expired", now)
             elif word in DM_COMMANDS:
                 out = await self._dm_command(session, live, word, now)
-            elif problem := _check(event.text):
-                out = [cards.notice("Answer not taken", problem)]
+            elif problem := _check(text):
+                out = [cards.notice("Answer not accepted", problem, refused=True)]
             else:
-                # Stored before grading, so a crash or a grader outage loses nothing.
-                live.turn.answers = [*live.turn.answers, event.text.strip()]
+                live.turn.answers = [*live.turn.answers, text.strip()]
                 live.interview.last_active_at = now
                 await session.flush()
-                to_grade = _ToGrade(
-                    live.interview.id, live.interview.revision, live.question,
-                    "\n\n".join(live.turn.answers),
-                )  # fmt: skip
-        if to_grade is not None:
-            out = await self._grade_and_continue(to_grade)
-        await self._send(event.user, out)
+                if not await store.grading_queued(session, live.turn.id):
+                    enqueue(session, now, turn_id=live.turn.id)
+                queued = True
+        if queued:
+            self._grading.wake()
+        self._send_later(event.user, out)
         return True
+
+    # --- grading, on the durable queue (bot.services.grading) ---------------------------------
+
+    async def turn_work(self, turn_id: int) -> tuple[Question, str] | None:
+        async with self._sessions() as session:
+            turn = await session.get(InterviewTurn, turn_id)
+            if turn is None or not turn.answers or turn.status in ("pending", "skipped"):
+                return None
+            row = await session.get_one(QuestionVersion, turn.question_id)
+        return Question.model_validate(row.content), "\n\n".join(turn.answers)
+
+    async def apply_turn_grade(
+        self, session: AsyncSession, turn_id: int, text: str, grade: Grade, *, regrade: bool
+    ) -> Delivery | None:
+        now = self._clock.now()
+        turn = await session.get(InterviewTurn, turn_id)
+        if turn is None or "\n\n".join(turn.answers) != text:
+            return None  # more was written meanwhile: the job queued with it grades it all
+        interview = await session.get_one(Interview, turn.interview_id)
+        user = await store.user_of(session, interview.member_id)
+        if regrade:
+            if not turn.provisional or grade.provisional:
+                return None
+            turn.score, turn.points = grade.score, grade.points_json()
+            turn.grader, turn.provisional, turn.graded_at = grade.grader, False, now
+            update = cards.notice(
+                "Updated grade",
+                f"Question {turn.position + 1} of your mock interview now scores "
+                f"{grade.score:g}/{grade.max_score:g} (graded again once the AI grader was back).",
+            )
+            return Delivery(user, (update,))
+        live = await store.load(session, interview.id)
+        if live is None or live.turn.id != turn_id or turn.status not in ("asked", "probing"):
+            return None  # the person moved on (skip, stop) before the grade came
+        turn.score, turn.points = grade.score, grade.points_json()
+        turn.grader, turn.provisional, turn.graded_at = grade.grader, grade.provisional, now
+        interview.last_active_at = now
+        probe = None
+        if len(turn.follow_ups) < MAX_FOLLOW_UPS:
+            probe = next_probe(live.question, grade.points, turn.follow_ups)
+        if probe is not None:
+            turn.status = "probing"
+            turn.follow_ups = [*turn.follow_ups, probe]
+            return Delivery(user, (cards.follow_up_card(probe["probe"], interview.position),))
+        turn.status = "graded"
+        return Delivery(user, tuple(await self._advance(session, live, now)))
+
+    async def deliver(self, delivery: Delivery) -> None:
+        await self._send(delivery.user, list(delivery.cards))
 
     async def _dm_command(
         self, session: AsyncSession, live: store.Live, word: str, now: datetime
@@ -254,41 +306,6 @@ class InterviewService:
             turn.status, turn.score, turn.graded_at = "skipped", 0.0, now
             note = cards.notice("Skipped", f"Question {number} scores 0.")
         return [note, *await self._advance(session, live, now)]
-
-    async def _grade_and_continue(self, work: _ToGrade) -> list[Card]:
-        """Grade every answer to the question so far, then probe a gap or move on."""
-        try:
-            grade = await self._grader.grade(work.question, work.text)
-        except Exception:
-            log.exception("could not grade an answer in mock interview %s", work.interview_id)
-            return [
-                cards.notice(
-                    "I couldn't grade that just now",
-                    "Your answer is saved. Reply again in a minute (what you add is graded "
-                    "with it), or `skip`.",
-                )
-            ]
-        now = self._clock.now()
-        try:
-            async with self._sessions.begin() as session:
-                live = await store.load(session, work.interview_id)
-                if live is None or live.interview.revision != work.revision:
-                    return []  # a later message moved the interview on; it answers instead
-                turn = live.turn
-                turn.score, turn.points = grade.score, grade.points_json()
-                turn.grader, turn.provisional, turn.graded_at = grade.grader, grade.provisional, now
-                live.interview.last_active_at = now
-                probe = None
-                if len(turn.follow_ups) < MAX_FOLLOW_UPS:
-                    probe = next_probe(live.question, grade.points, turn.follow_ups)
-                if probe is not None:
-                    turn.status = "probing"
-                    turn.follow_ups = [*turn.follow_ups, probe]
-                    return [cards.follow_up_card(probe["probe"], live.interview.position)]
-                turn.status = "graded"
-                return await self._advance(session, live, now)
-        except StaleDataError:
-            return []
 
     # --- the scheduler -----------------------------------------------------------------------
 
@@ -362,6 +379,10 @@ class InterviewService:
             "here. A new day starts at 00:00 UTC; meanwhile `/drill today` has the daily "
             "question and `/drill stats` shows your topics.",
         )
+
+    def _send_later(self, user: UserRef, out: list[Card]) -> None:
+        if out:
+            self._background.spawn(self._send(user, out), what="a mock interview message")
 
     async def _send(self, user: UserRef, out: list[Card]) -> bool:
         for card in out:

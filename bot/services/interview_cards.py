@@ -75,8 +75,8 @@ def hint_card(question: Question, point_id: str | None) -> Card:
     )
 
 
-def notice(title: str, body: str = "") -> Card:
-    return Card(title=title, body=body)
+def notice(title: str, body: str = "", *, refused: bool = False) -> Card:
+    return Card(title=title, body=body, refused=refused)
 
 
 def offer_card(topic: str | None, position: int, length: int) -> Card:

@@ -15,7 +15,14 @@ from bot.grading.base import PointGrade, Verdict
 from bot.questions.schema import Question
 from bot.services.interview_cards import PastInterview
 from bot.services.scorecard import TurnResult, recommend
-from bot.storage.models import Interview, InterviewTurn, Member, QuestionVersion, Team
+from bot.storage.models import (
+    GradingJob,
+    Interview,
+    InterviewTurn,
+    Member,
+    QuestionVersion,
+    Team,
+)
 
 ACTIVE = "active"
 IDLE_AFTER = timedelta(minutes=30)
@@ -203,3 +210,13 @@ def point_grades(points: list[Any] | None) -> list[PointGrade] | None:
         )
         for p in points
     ]
+
+
+async def grading_queued(session: AsyncSession, turn_id: int) -> bool:
+    """Whether a grading job for the turn waits to run: it will grade every answer given."""
+    found = await session.scalar(
+        select(GradingJob.id)
+        .where(GradingJob.turn_id == turn_id, GradingJob.status == "pending", ~GradingJob.regrade)
+        .limit(1)
+    )
+    return found is not None

@@ -50,13 +50,26 @@ class RoundViews:
                 )
             ).one_or_none()
             schedule = schedule_of(channel)
+            missed_today = await session.scalar(
+                select(Round.id).where(
+                    Round.channel_id == channel.id,
+                    Round.local_date == schedule.local(now).date(),
+                    Round.status == "missed",
+                )
+            )
         if row is not None and row[0].status == "open":
             return cards.question_card(
                 Question.model_validate(row[1].content), closes_at=row[0].closes_at
             )
         upcoming = schedule.next_slot(now)
         when = upcoming.opens_at.astimezone(schedule.zone).strftime("%A %d %B at %H:%M %Z")
-        status = "paused" if not channel.active else f"opens {when}"
+        status = "is paused" if not channel.active else f"opens {when}"
+        if missed_today is not None:
+            return cards.notice(
+                "Today's round was missed",
+                "OpsDrill was offline for today's whole answer window. "
+                f"The next question {status}.",
+            )
         return cards.notice("No round is open right now", f"The next question {status}.")
 
     async def open_rounds(self, platform: str, team_id: str) -> list[OpenRound]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import date, datetime, time, timedelta
+import time
+from datetime import date, datetime, timedelta
+from datetime import time as wall_time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.background import Background
 from bot.clock import Clock
 from bot.domain import (
     ChannelRef,
@@ -23,17 +27,20 @@ from bot.services.grading import GradingService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.messenger import Messenger
 from bot.storage import repo
-from bot.storage.models import Channel, QuestionVersion, Round, Team
+from bot.storage.models import Answer, Channel, Entry, Grade, QuestionVersion, Round, Team
 
 log = logging.getLogger(__name__)
 
 POST_LEASE = timedelta(minutes=2)
 LOOKBACK = timedelta(days=7)
+LATE_AFTER = timedelta(minutes=5)  # a post this long after the scheduled time says it is late
+REVEAL_GRACE = timedelta(minutes=10)  # a reveal waits this long at most for grading
+FINISH_POLL = 1.0  # seconds between checks whether a closed round's answers are all graded
 
 
 def schedule_of(channel: Channel) -> Schedule:
     return Schedule(
-        post_time=time.fromisoformat(channel.post_time),
+        post_time=wall_time.fromisoformat(channel.post_time),
         zone=ZoneInfo(channel.timezone),
         weekdays=parse_weekdays(channel.weekdays),
         window=timedelta(minutes=channel.window_minutes),
@@ -55,7 +62,9 @@ class RoundService:
         messenger: Messenger,
         grading: GradingService,
         leaderboard: LeaderboardService,
+        background: Background,
         weekday_plan: dict[int, str] | None = None,
+        reveal_grace: timedelta = REVEAL_GRACE,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -65,6 +74,9 @@ class RoundService:
         self._grading = grading
         self._leaderboard = leaderboard
         self._plan = weekday_plan or {}
+        self._background = background
+        self._reveal_grace = reveal_grace
+        self._finishing: set[int] = set()
 
     # --- the schedule ----------------------------------------------------------------------
 
@@ -103,10 +115,11 @@ class RoundService:
             if slot.local_date in taken:
                 continue
             if now < slot.closes_at:
-                await self._open(channel_id, slot, late=now - slot.opens_at > timedelta(minutes=5))
+                await self._open(channel_id, slot)
             else:
-                await self._record_missed(channel_id, slot)
+                await self._record_missed(channel_id, slot, channel.schedule_changed_at)
         await self._retry_stuck(channel_id, now)
+        await self._tell_missed(channel_id)
 
     async def post_now(self, ref: ChannelRef) -> str:
         """Post today's question now (admins), unless today's round already exists; what
@@ -131,12 +144,12 @@ class RoundService:
         if existing is not None:  # a missed round today: reuse its date for the real one
             async with self._sessions.begin() as session:
                 await session.delete(await session.get_one(Round, existing.id))
-        round_id = await self._open(channel_id, slot, late=False)
+        round_id = await self._open(channel_id, slot)
         if round_id is None:
             return "Another OpsDrill process posted today's round a moment ago."
         return "Posted today's question."
 
-    async def _open(self, channel_id: int, slot: Slot, *, late: bool) -> int | None:
+    async def _open(self, channel_id: int, slot: Slot) -> int | None:
         """Claim the slot (the unique key makes it exactly once), then post the question."""
         now = self._clock.now()
         async with self._sessions.begin() as session:
@@ -158,7 +171,7 @@ class RoundService:
             )
         if round_id is None:
             return None
-        await self._post(round_id, late=late)
+        await self._post(round_id)
         return int(round_id)
 
     async def _choose(self, session: AsyncSession, channel: Channel, day: date) -> Question:
@@ -181,13 +194,22 @@ class RoundService:
             wanted=self._plan.get(day.weekday()),
         )
 
-    async def _post(self, round_id: int, *, late: bool) -> None:
+    async def _post(self, round_id: int, *, again: bool = False) -> None:
+        """Post the round's question and record where it went. `again`: an earlier attempt
+        may have reached the platform with its response lost, so look for it first; the post
+        carries the round's key for exactly that."""
         async with self._sessions() as session:
             rnd, ref, question = await _round_context(session, round_id)
+        key = f"round-{round_id}"
+        now = self._clock.now()
         try:
-            posted = await self._messenger.post(
-                ref, cards.question_card(question, closes_at=rnd.closes_at, late=late)
-            )
+            posted = None
+            if again:
+                posted = await self._messenger.find_post(ref, key, since=rnd.opens_at)
+            if posted is None:
+                late = now - rnd.opens_at > LATE_AFTER
+                card = cards.question_card(question, closes_at=rnd.closes_at, late=late)
+                posted = await self._messenger.post(ref, card, key=key)
         except Exception:
             log.exception(
                 "could not post round %s (question %s) to %s; will retry",
@@ -195,9 +217,9 @@ class RoundService:
             )  # fmt: skip
             return
         async with self._sessions.begin() as session:
-            await session.execute(
+            result = await session.execute(
                 update(Round)
-                .where(Round.id == round_id)
+                .where(Round.id == round_id, Round.status == "posting")
                 .values(
                     status="open",
                     message_id=posted.message_id,
@@ -206,9 +228,18 @@ class RoundService:
                     lease_until=None,
                 )
             )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            log.warning(
+                "round %s was posted to %s after it had been given up (%s); it stays closed",
+                round_id, ref, posted.message_id,
+            )  # fmt: skip
+            return
         log.info("posted round %s (question %s) to %s", round_id, question.id, ref)
 
-    async def _record_missed(self, channel_id: int, slot: Slot) -> None:
+    async def _record_missed(self, channel_id: int, slot: Slot, changed_at: datetime) -> None:
+        """A window that passed with no round. The channel is told (once) only of windows that
+        lay wholly inside the current schedule: one that a schedule change or a resume cut
+        into was not the bot's to post."""
         async with self._sessions.begin() as session:
             inserted = await repo.insert_ignoring_conflict(
                 session,
@@ -220,6 +251,7 @@ class RoundService:
                     "status": "missed",
                     "opens_at": slot.opens_at,
                     "closes_at": slot.closes_at,
+                    "notified_at": None if slot.opens_at >= changed_at else self._clock.now(),
                 },
                 conflict=["channel_id", "local_date"],
             )
@@ -251,7 +283,49 @@ class RoundService:
                 if result.rowcount:  # type: ignore[attr-defined]
                     claimed.append(round_id)
         for round_id in claimed:
-            await self._post(round_id, late=True)
+            await self._post(round_id, again=True)
+
+    async def _tell_missed(self, channel_id: int) -> None:
+        """Say once, in one line, which rounds the channel lost while the bot was down."""
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            missed = (
+                await session.scalars(
+                    update(Round)
+                    .where(
+                        Round.channel_id == channel_id,
+                        Round.status == "missed",
+                        Round.notified_at.is_(None),
+                    )
+                    .values(notified_at=now)
+                    .returning(Round.local_date)
+                )
+            ).all()
+            if not missed:
+                return
+            channel, team = (
+                await session.execute(
+                    select(Channel, Team)
+                    .join(Team, Team.id == Channel.team_id)
+                    .where(Channel.id == channel_id)
+                )
+            ).one()
+        try:
+            await self._messenger.post(
+                channel_ref(channel, team), cards.missed_card(sorted(missed))
+            )
+        except Exception:
+            log.exception("could not tell channel %s about missed rounds; will retry", channel_id)
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    update(Round)
+                    .where(
+                        Round.channel_id == channel_id,
+                        Round.local_date.in_(missed),
+                        Round.notified_at == now,
+                    )
+                    .values(notified_at=None)
+                )
 
     # --- closing ---------------------------------------------------------------------------
 
@@ -276,12 +350,14 @@ class RoundService:
                 )
             ).all()
         for round_id in due:
-            await self.close_round(round_id)
+            await self.close_round(round_id, wait=False)
         for round_id in unrevealed:
-            await self._reveal(round_id)
+            self._finish_later(round_id)
 
-    async def close_round(self, round_id: int) -> bool:
-        """Stop taking answers, finish grading, post the reveal. True if this call closed it."""
+    async def close_round(self, round_id: int, *, wait: bool = True) -> bool:
+        """Stop taking answers; the reveal follows once every answer is graded (or the grace
+        time is up). With `wait=False` (the schedule) the reveal happens in the background,
+        so one channel's grading never holds up another's. True if this call closed it."""
         now = self._clock.now()
         async with self._sessions.begin() as session:
             result = await session.execute(
@@ -298,9 +374,55 @@ class RoundService:
                     .values(status="missed", lease_until=None)
                 )
         if closed:
-            await self._grading.drain(round_id=round_id)
-            await self._reveal(round_id)
+            if wait:
+                await self._finish(round_id)
+            else:
+                self._finish_later(round_id)
         return closed
+
+    def _finish_later(self, round_id: int) -> None:
+        if round_id not in self._finishing:
+            self._background.spawn(self._finish(round_id), what=f"the reveal of round {round_id}")
+
+    async def _finish(self, round_id: int) -> None:
+        """Grade what is left of a closed round (beside the workers), then post the reveal."""
+        if round_id in self._finishing:
+            return
+        self._finishing.add(round_id)
+        try:
+            async with self._sessions() as session:
+                closed_at = await session.scalar(
+                    select(Round.closed_at).where(Round.id == round_id)
+                )
+            deadline = (closed_at or self._clock.now()) + self._reveal_grace
+            patience = time.monotonic() + self._reveal_grace.total_seconds()
+            while True:
+                await self._grading.drain(round_id=round_id)
+                if not await self._ungraded(round_id):
+                    break
+                if self._clock.now() >= deadline or time.monotonic() >= patience:
+                    log.warning("round %s: revealing with answers still ungraded", round_id)
+                    break
+                await asyncio.sleep(FINISH_POLL)
+            await self._reveal(round_id)
+        finally:
+            self._finishing.discard(round_id)
+
+    async def _ungraded(self, round_id: int) -> int:
+        """Counted answers of the round with no grade of their latest text yet."""
+        async with self._sessions() as session:
+            graded = select(Grade.id).where(
+                Grade.answer_id == Answer.id, Grade.answer_revision == Answer.revision
+            )
+            return int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(Entry)
+                    .join(Answer, Answer.id == Entry.answer_id)
+                    .where(Entry.round_id == round_id, ~graded.exists())
+                )
+                or 0
+            )
 
     async def close_current(self, ref: ChannelRef) -> str:
         """Close the channel's open round now (admins); what happened, in words for the admin."""

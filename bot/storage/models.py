@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
@@ -147,6 +148,7 @@ class Round(Base):
     posted_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     revealed_at: Mapped[datetime | None]
+    notified_at: Mapped[datetime | None]  # a missed round: when the channel was told
     lease_until: Mapped[datetime | None]
     message_id: Mapped[str | None] = mapped_column(String(64), index=True)
     thread_id: Mapped[str | None] = mapped_column(String(64))
@@ -210,14 +212,20 @@ class Grade(Base):
 
 
 class GradingJob(Base):
-    """Durable work: grade one answer. Claimed under a lease so a crash loses nothing."""
+    """Durable work: grade one round answer, or one mock-interview turn. Claimed under a lease
+    so a crash loses nothing; `attempts` tells one claim from the next, so only the worker
+    holding the current claim can finish the job."""
 
     __tablename__ = "grading_jobs"
-    __table_args__ = (Index(None, "status", "run_after"),)
+    __table_args__ = (Index(None, "status", "run_after"), Index(None, "answer_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
+    answer_id: Mapped[int | None] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
+    turn_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interview_turns.id", ondelete="CASCADE"), index=True
+    )
     status: Mapped[str] = mapped_column(String(16))  # pending, running, done, failed
+    regrade: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     run_after: Mapped[datetime]
     lease_until: Mapped[datetime | None]
@@ -285,6 +293,7 @@ class ProcessedEvent(Base):
     """Platform event ids already handled, so a platform's retry changes nothing."""
 
     __tablename__ = "processed_events"
+    __table_args__ = (Index(None, "processed_at"),)
 
     platform: Mapped[str] = mapped_column(String(16), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import ChannelRef, UserRef
-from bot.storage.models import Base, Channel, Grade, Member, Round, Team
+from bot.domain import ChannelRef, MessageRef, UserRef
+from bot.storage.models import Base, Channel, Grade, Member, ProcessedEvent, Round, Team
 
 
 async def insert_ignoring_conflict(
@@ -106,3 +106,40 @@ def latest_grade_ids() -> Any:
         .group_by(Grade.answer_id)
         .subquery()
     )
+
+
+async def open_round_threads(session: AsyncSession, platform: str) -> list[MessageRef]:
+    """The threads of every posted round on `platform` still taking answers (or past its
+    deadline but not closed yet, when the bot was down at close time)."""
+    rows = (
+        await session.execute(
+            select(Round.message_id, Round.thread_id, Channel.external_id, Team.external_id)
+            .join(Channel, Channel.id == Round.channel_id)
+            .join(Team, Team.id == Channel.team_id)
+            .where(Team.platform == platform, Round.status == "open", Round.message_id.is_not(None))
+        )
+    ).all()
+    return [
+        MessageRef(ChannelRef(platform, team_id, channel_id), str(message_id), thread_id)
+        for message_id, thread_id, channel_id, team_id in rows
+    ]
+
+
+async def first_delivery(session: AsyncSession, platform: str, key: str, now: datetime) -> bool:
+    """Mark `key` (a platform event or message id) handled in the caller's transaction; False
+    if it was handled before. The work it guards commits with the mark, or neither does."""
+    inserted = await insert_ignoring_conflict(
+        session,
+        ProcessedEvent,
+        {"platform": platform, "event_id": key[:128], "processed_at": now},
+        conflict=["platform", "event_id"],
+    )
+    return inserted is not None
+
+
+async def prune_processed_events(session: AsyncSession, before: datetime) -> int:
+    """Forget handled-event marks older than any platform retries; how many went."""
+    result = await session.execute(
+        delete(ProcessedEvent).where(ProcessedEvent.processed_at < before)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

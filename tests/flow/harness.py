@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from adapters.memory import MemoryAdapter
+from adapters.memory import MemoryAdapter, Sent
 from bot.app import App
 from bot.clock import FakeClock
 from bot.config import Settings
@@ -77,22 +77,37 @@ class Harness:
         )  # fmt: skip
 
     async def tick(self, when: datetime | None = None) -> None:
-        """Move the clock (if told) and run what the scheduler's jobs run."""
+        """Move the clock (if told) and run what the scheduler's jobs run, to the end."""
         if when is not None:
             self.clock.set(when)
         await self.app.scheduler.sweep()
+        await self.app.background.idle()
+
+    async def settle(self) -> None:
+        """Let the work that follows an event finish: grading and what it sends."""
+        while True:
+            await self.app.background.idle()
+            if await self.app.grading.drain() == 0 and not self.app.background.in_flight:
+                return
 
     async def command(self, line: str, user: UserRef | None = None) -> Card | None:
-        return await self.platform.command(user or self.admin, self.channel, line)
+        card = await self.platform.command(user or self.admin, self.channel, line)
+        await self.app.background.idle()
+        return card
+
+    def questions(self) -> list[Sent]:
+        """The question posts, oldest first (not notices such as a missed round's)."""
+        return [p for p in self.platform.posts() if (p.key or "").startswith("round-")]
 
     def thread(self) -> MessageRef:
         """The thread of the latest question posted."""
-        ref = self.platform.posts()[-1].message
+        ref = self.questions()[-1].message
         assert ref is not None
         return ref
 
     async def answer(self, user: UserRef, text: str, **kw: Any) -> MessageRef:
         message, _ = await self.platform.answer(user, self.thread(), text, **kw)
+        await self.app.background.idle()
         return message
 
     async def grade_all(self) -> int:
@@ -113,6 +128,7 @@ class Harness:
         """`user` writes to the bot in a DM; the cards the bot sent back (a reply first)."""
         before = len(self.platform.dms_to(user))
         reply = await self.platform.dm(user, text)
+        await self.settle()
         return ([reply] if reply is not None else []) + self.platform.dms_to(user)[before:]
 
     def dms(self, user: UserRef) -> list[Card]:

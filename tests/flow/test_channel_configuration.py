@@ -31,9 +31,9 @@ async def test_a_new_schedule_posts_at_the_new_local_time(bot: Harness) -> None:
     assert card is not None and card.title == "Schedule updated"
     assert "10:30 Europe/Berlin on mon,tue,wed,thu,fri" in card.body
     await bot.tick(datetime(2026, 11, 23, 9, 29, tzinfo=UTC))  # 10:29 in Berlin
-    assert bot.platform.posts() == []
+    assert bot.questions() == []
     await bot.tick(datetime(2026, 11, 23, 9, 30, tzinfo=UTC))
-    assert len(bot.platform.posts()) == 1
+    assert len(bot.questions()) == 1
 
 
 @pytest.mark.parametrize(
@@ -62,17 +62,17 @@ async def test_bad_settings_are_explained_and_change_nothing(
 async def test_a_paused_channel_gets_no_rounds_until_resumed(bot: Harness) -> None:
     await bot.command("pause")
     await bot.tick(MONDAY + timedelta(hours=3))
-    assert bot.platform.posts() == []
+    assert bot.questions() == []
     card = await bot.command("resume")
     assert card is not None and card.title == "Resumed"
     await bot.tick(MONDAY + timedelta(days=1, hours=3))
-    assert len(bot.platform.posts()) == 1
+    assert len(bot.questions()) == 1
 
 
 async def test_the_window_decides_when_the_round_closes(bot: Harness) -> None:
     await bot.command("window 2h")
     await bot.tick(MONDAY + timedelta(hours=3))
-    [post] = bot.platform.posts()
+    [post] = bot.questions()
     assert post.card is not None and post.card.deadline == MONDAY + timedelta(hours=5)
 
 

@@ -111,7 +111,7 @@ async def test_a_round_missed_while_down_posts_late_if_its_window_is_open(
         await bot.stop()
 
 
-async def test_a_round_whose_window_passed_while_down_is_recorded_as_missed(
+async def test_a_round_missed_while_down_is_told_to_the_channel_once_when_back(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     bot = await Harness.start(database_url, now=datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
@@ -120,12 +120,34 @@ async def test_a_round_whose_window_passed_while_down_is_recorded_as_missed(
     bot = await bot.restart()
     try:
         await bot.app.scheduler.start()
-        assert bot.platform.posts() == []
+        await bot.app.background.idle()
+        [notice] = bot.platform.posts()
+        assert notice.card is not None and "offline" in notice.card.body
+        assert "Mon 23 Nov" in notice.card.body and "\n" not in notice.card.body
         [missed] = await _rounds(bot)
         assert (missed.local_date, missed.status) == (date(2026, 11, 23), "missed")
         assert "missed its round of 2026-11-23" in caplog.text
+        await bot.tick()  # the next sweep, and another restart, say nothing more
+        bot = await bot.restart()
+        await bot.tick()
+        assert len(bot.platform.posts()) == 1
         await bot.tick(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
-        assert len(bot.platform.posts()) == 1  # Tuesday goes ahead as usual
+        assert len(bot.platform.posts()) == 2  # Tuesday goes ahead as usual
+        assert bot.platform.posts()[-1].card.title == "Today's MLOps question"  # type: ignore[union-attr]
+    finally:
+        await bot.stop()
+
+
+async def test_today_says_when_todays_round_was_missed(database_url: str) -> None:
+    bot = await Harness.start(database_url, now=datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
+    await bot.configure(window_minutes=60)
+    bot.clock.set(datetime(2026, 11, 23, 12, 0, tzinfo=UTC))  # Monday's window passed
+    bot = await bot.restart()
+    try:
+        await bot.tick()
+        card = await bot.command("today")
+        assert card is not None and card.title == "Today's round was missed"
+        assert "Tuesday 24 November at 09:00" in card.body
     finally:
         await bot.stop()
 
