@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
@@ -13,10 +14,17 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord.bot import PLATFORM, make_bot
-from adapters.discord.render import NO_PINGS, CardButtons, embed, message_kwargs
+from adapters.discord.bot import PLATFORM, make_bot, thread_answer
+from adapters.discord.render import (
+    NO_PINGS,
+    CardButtons,
+    carries_key,
+    embed,
+    message_kwargs,
+    posted_key,
+)
 from bot.config import Settings
-from bot.domain import Card, ChannelRef, MessageRef, Reaction, UserRef
+from bot.domain import AnswerPosted, Card, ChannelRef, MessageRef, Reaction, UserRef
 from bot.ports import EventHandler
 from bot.services import cards
 
@@ -24,6 +32,7 @@ log = logging.getLogger(__name__)
 
 EMOJI = {Reaction.RECEIVED: "👀", Reaction.GRADED: "✅", Reaction.REJECTED: "🚫"}
 DMS_CLOSED = 50007
+THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 FOLLOWUP_WINDOW = 14 * 60  # seconds; interaction tokens expire after 15 minutes
 # What the bot needs in a channel: see, send (also in threads), start threads, embed, react.
 PERMISSIONS = discord.Permissions(
@@ -117,11 +126,61 @@ class DiscordAdapter:
 
     # --- ChatAdapter: outbound -----------------------------------------------------------------
 
-    async def post(self, channel: ChannelRef, card: Card) -> MessageRef:
+    async def post(self, channel: ChannelRef, card: Card, *, key: str | None = None) -> MessageRef:
+        """Post `card` and start its answers thread. With `key`, sending again (say, after a
+        lost response) neither duplicates the message nor fails on its existing thread."""
         target = await self._channel(int(channel.channel_id))
-        message = await target.send(**message_kwargs(card))
-        thread = await message.create_thread(name=_thread_name(card), auto_archive_duration=1440)
+        kwargs = message_kwargs(card, key=key)
+        if key is not None:
+            # discord.py sends enforce_nonce with it: Discord answers a repeat within a few
+            # minutes with the message it already has. The nonce is gone from history, so the
+            # key also rides in the card's button (see `answer_privately_id`).
+            kwargs["nonce"] = key
+            if not carries_key(card):
+                log.warning("Discord: card %r has no button to carry key %s: find_post will "
+                            "not find it", card.title, key)  # fmt: skip
+        message = await target.send(**kwargs)
+        try:
+            thread = await message.create_thread(
+                name=_thread_name(card), auto_archive_duration=1440
+            )
+        except discord.HTTPException as exc:
+            if exc.code != THREAD_EXISTS:
+                raise
+            # The first try started it; a thread started from a message has the message's id.
+            return MessageRef(channel, str(message.id), str(message.id))
         return MessageRef(channel, str(message.id), str(thread.id))
+
+    async def find_post(
+        self, channel: ChannelRef, key: str, *, since: datetime
+    ) -> MessageRef | None:
+        """Our post tagged `key` in `channel` at or after `since`, read from the history;
+        `thread_id` is None if its thread was never started."""
+        target = await self._channel(int(channel.channel_id))
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        # `after` is exclusive: start just below the first id `since` can have.
+        after = discord.Object(id=discord.utils.time_snowflake(since, high=False) - 1)
+        me = self.bot.user
+        async for message in target.history(limit=None, after=after, oldest_first=True):
+            if me is None or message.author.id != me.id or posted_key(message) != key:
+                continue
+            threaded = message.thread is not None or message.flags.has_thread
+            return MessageRef(channel, str(message.id), str(message.id) if threaded else None)
+        return None
+
+    async def thread_replies(
+        self, thread: MessageRef, *, after: str | None = None
+    ) -> list[AnswerPosted]:
+        """What people wrote in `thread` after message `after`, oldest first, from history."""
+        target = await self._channel(int(thread.thread_id or thread.message_id))
+        start = discord.Object(id=int(after)) if after is not None else None
+        replies: list[AnswerPosted] = []
+        async for message in target.history(limit=None, after=start, oldest_first=True):
+            answer = thread_answer(message)
+            if answer is not None:
+                replies.append(answer)
+        return replies
 
     async def reply(
         self,

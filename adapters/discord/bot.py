@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from adapters.discord.render import ANSWER_PRIVATELY_ID, NO_PINGS, embed
+from adapters.discord.render import NO_PINGS, embed, is_answer_privately
 from bot.domain import (
     AnswerDeleted,
     AnswerEdited,
@@ -21,6 +21,7 @@ from bot.domain import (
     CommandInvoked,
     DirectMessage,
     MessageRef,
+    Reconnected,
     UserRef,
 )
 from bot.text import MAX_ANSWER_CHARS
@@ -61,6 +62,28 @@ def make_bot(adapter: DiscordAdapter, *, sharded: bool = False, **kwargs: Any) -
     )  # fmt: skip
 
 
+# What people type; pins, renames and other system notices in a thread are no answers.
+_PEOPLES_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
+
+
+def thread_answer(message: discord.Message) -> AnswerPosted | None:
+    """A person's message in a thread as an answer; None for bots, system notices and messages
+    outside a thread. The gateway (`on_message`) and history (`thread_replies`) both use it."""
+    channel = message.channel
+    if message.author.bot or message.type not in _PEOPLES_MESSAGES or message.guild is None:
+        return None
+    if not isinstance(channel, discord.Thread) or channel.parent_id is None:
+        return None
+    parent = ChannelRef(PLATFORM, str(message.guild.id), str(channel.parent_id))
+    return AnswerPosted(
+        message=MessageRef(parent, str(message.id), str(channel.id)),
+        thread=MessageRef(parent, str(channel.id), str(channel.id)),
+        author=UserRef(PLATFORM, str(message.guild.id), str(message.author.id)),
+        author_name=message.author.display_name,
+        text=message.content,
+    )
+
+
 class PrivateAnswer(discord.ui.Modal, title="Answer privately"):
     answer: discord.ui.TextInput[PrivateAnswer] = discord.ui.TextInput(
         label="Your answer (hidden until the reveal)",
@@ -94,6 +117,8 @@ class DrillCog(commands.Cog):
     def __init__(self, bot: commands.Bot, adapter: DiscordAdapter) -> None:
         self.bot = bot
         self.adapter = adapter
+        self._sessions: set[int | None] = set()
+        """Shards (None: the unsharded bot) that had a gateway session since start."""
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -208,6 +233,28 @@ class DrillCog(commands.Cog):
     async def resume(self, interaction: discord.Interaction[Any]) -> None:
         await self.command(interaction, "resume")
 
+    # --- gateway sessions --------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        # A sharded bot fires on_ready only once all shards are up: its shards report below.
+        if not isinstance(self.bot, commands.AutoShardedBot):
+            await self._session_started(None)
+
+    @commands.Cog.listener()
+    async def on_shard_ready(self, shard_id: int) -> None:
+        await self._session_started(shard_id)
+
+    async def _session_started(self, shard: int | None) -> None:
+        """A READY after the first means Discord gave us a new session (RESUME failed): what
+        was sent in between never arrives, so the core is told to read it back. A RESUME
+        replays the missed events and fires on_resumed instead, so it lands nowhere here."""
+        if shard not in self._sessions:
+            self._sessions.add(shard)
+            return
+        log.warning("Discord: a new gateway session (shard %s); events in the gap are lost", shard)
+        await self.deliver(Reconnected(platform=PLATFORM))
+
     # --- messages and components -----------------------------------------------------------
 
     @commands.Cog.listener()
@@ -216,7 +263,7 @@ class DrillCog(commands.Cog):
         custom_id = data.get("custom_id")
         if interaction.type is not discord.InteractionType.component:
             return
-        if custom_id != ANSWER_PRIVATELY_ID or interaction.message is None:
+        if not is_answer_privately(custom_id) or interaction.message is None:
             return
         message = interaction.message
         parent = ChannelRef(PLATFORM, str(interaction.guild_id), str(message.channel.id))
@@ -232,25 +279,14 @@ class DrillCog(commands.Cog):
             user = UserRef(PLATFORM, "dm", str(message.author.id))
             card = await self.deliver(
                 DirectMessage(user=user, user_name=message.author.display_name,
-                              text=message.content)
+                              text=message.content, message_id=str(message.id))
             )  # fmt: skip
             if card is not None:
                 await message.channel.send(embed=embed(card), allowed_mentions=NO_PINGS)
             return
-        channel = message.channel
-        if not isinstance(channel, discord.Thread) or channel.parent_id is None:
-            return
-        parent = ChannelRef(PLATFORM, str(message.guild.id), str(channel.parent_id))
-        thread = MessageRef(parent, str(channel.id), str(channel.id))
-        await self.deliver(
-            AnswerPosted(
-                message=MessageRef(parent, str(message.id), str(channel.id)),
-                thread=thread,
-                author=UserRef(PLATFORM, str(message.guild.id), str(message.author.id)),
-                author_name=message.author.display_name,
-                text=message.content,
-            )
-        )
+        answer = thread_answer(message)
+        if answer is not None:
+            await self.deliver(answer)
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:

@@ -11,6 +11,8 @@ from bot.domain import Card
 COLOUR = discord.Colour(0x1F3B57)
 NO_PINGS = discord.AllowedMentions.none()
 ANSWER_PRIVATELY_ID = "opsdrill:answer_privately"
+_KEYED = ANSWER_PRIVATELY_ID + ":"
+_ANSWER_ACTION = "answer_privately"
 
 
 def embed(card: Card) -> discord.Embed:
@@ -26,13 +28,44 @@ def embed(card: Card) -> discord.Embed:
     return out
 
 
-class CardButtons(discord.ui.View):
-    """The card's buttons. "Answer privately" is persistent: its id survives restarts."""
+def answer_privately_id(key: str | None = None) -> str:
+    """The "Answer privately" button's custom_id. A post's key rides in it: nobody sees a
+    custom_id, and Discord hands it back in the channel's history, where a nonce is not."""
+    return _KEYED + key if key else ANSWER_PRIVATELY_ID
 
-    def __init__(self, card: Card | None = None) -> None:
+
+def carries_key(card: Card) -> bool:
+    """Whether `card` has the button a post's key rides in."""
+    return any(b.action_id == _ANSWER_ACTION for b in card.buttons)
+
+
+def is_answer_privately(custom_id: object) -> bool:
+    """Whether a clicked component is "Answer privately", whatever key its post carries."""
+    return isinstance(custom_id, str) and (
+        custom_id == ANSWER_PRIVATELY_ID or custom_id.startswith(_KEYED)
+    )
+
+
+def posted_key(message: discord.Message) -> str | None:
+    """The key `message` was posted with (see `answer_privately_id`), if any."""
+    for row in message.components:
+        if not isinstance(row, discord.ActionRow):
+            continue
+        for item in row.children:
+            custom_id = item.custom_id if isinstance(item, discord.Button) else None
+            if custom_id is not None and custom_id.startswith(_KEYED):
+                return custom_id[len(_KEYED) :]
+    return None
+
+
+class CardButtons(discord.ui.View):
+    """The card's buttons. "Answer privately" is persistent: the cog knows it by its id on any
+    message, before or after a restart, whatever key the id carries."""
+
+    def __init__(self, card: Card | None = None, *, key: str | None = None) -> None:
         super().__init__(timeout=None)
         for b in card.buttons if card else ():
-            custom_id = ANSWER_PRIVATELY_ID if b.action_id == "answer_privately" else b.action_id
+            custom_id = answer_privately_id(key) if b.action_id == _ANSWER_ACTION else b.action_id
             self.add_item(
                 discord.ui.Button(
                     label=b.label, custom_id=custom_id, style=discord.ButtonStyle.primary
@@ -40,8 +73,8 @@ class CardButtons(discord.ui.View):
             )
 
 
-def message_kwargs(card: Card) -> dict[str, Any]:
+def message_kwargs(card: Card, *, key: str | None = None) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"embed": embed(card), "allowed_mentions": NO_PINGS}
     if card.buttons:
-        kwargs["view"] = CardButtons(card)
+        kwargs["view"] = CardButtons(card, key=key)
     return kwargs

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import aiohttp
+import discord
 import pytest
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
@@ -16,19 +20,60 @@ from discord.http import Route
 from adapters.discord import DiscordAdapter
 from bot.app import App
 from bot.clock import FakeClock
+from bot.domain import (
+    AnswerPosted,
+    Button,
+    Card,
+    ChannelRef,
+    DirectMessage,
+    Event,
+    InboundEvent,
+    MessageRef,
+    Reconnected,
+)
+from bot.services.cards import ANSWER_PRIVATELY
 from tests.conftest import make_settings
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_history import FakeDiscordWithHistory
 from tests.flow.harness import strong_answer
 
 pytestmark = pytest.mark.asyncio
 ADMIN, MEMBER, ADA = 9001, 9002, 9003
+E = TypeVar("E", bound=Event)
+QUESTION = Card(
+    title="Today's MLOps question",
+    body="How do you roll back a bad model?",
+    buttons=(Button("Answer privately", ANSWER_PRIVATELY),),
+)
 
 
 @dataclass
 class DiscordBot:
     app: App
     adapter: DiscordAdapter
-    fake: FakeDiscord
+    fake: FakeDiscordWithHistory
+    delivered: list[InboundEvent] = field(default_factory=list)
+    """Every event the adapter handed to the core, in order."""
+
+    @property
+    def channel(self) -> ChannelRef:
+        return ChannelRef("discord", str(self.fake.guild_id), str(self.fake.channel_id))
+
+    async def received(self, kind: type[E], count: int = 1) -> list[E]:
+        """Wait until the core received `count` events of `kind`; return them all."""
+        for _ in range(500):
+            found: list[E] = [e for e in self.delivered if isinstance(e, kind)]
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.01)
+        raise TimeoutError(f"{count} {kind.__name__}; got {self.delivered}")
+
+    def identify_at_once(self) -> None:
+        """Skip discord.py's 5 s wait before IDENTIFYing again (Discord's limit; not the fake's)."""
+
+        async def at_once(shard_id: int | None, *, initial: bool = False) -> None:
+            return None
+
+        self.adapter.bot.before_identify_hook = at_once  # type: ignore[method-assign]
 
     async def command(self, user: int, name: str, **options: Any) -> dict[str, Any]:
         """Run `/drill name`; the interaction response Discord received."""
@@ -49,10 +94,11 @@ class DiscordBot:
         return int(thread["id"])
 
 
-@pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[DiscordBot]:
+@contextlib.asynccontextmanager
+async def running_bot(tmp_path: Path, **env: str) -> AsyncIterator[DiscordBot]:
+    """The app with the Discord adapter, connected to a fresh fake; `env` adds settings."""
     saved = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
-    fake = FakeDiscord()
+    fake = FakeDiscordWithHistory()
     await fake.start()
     fake.add_member(ADMIN, "admin", admin=True)
     fake.add_member(MEMBER, "member")
@@ -60,22 +106,34 @@ async def bot(tmp_path: Path) -> AsyncIterator[DiscordBot]:
     settings = make_settings(
         f"sqlite:///{tmp_path / 'discord.db'}", DISCORD_TOKEN=fake.token,
         DISCORD_API_URL=fake.api_base, DISCORD_SYNC_COMMANDS="true",
-        DISCORD_SYNC_GUILD=str(fake.guild_id),
+        DISCORD_SYNC_GUILD=str(fake.guild_id), **env,
     )  # fmt: skip
     adapter = DiscordAdapter(settings, guild_ready_timeout=0.05)
     app = await App.create(settings, adapters=[adapter], clock=FakeClock(_now()))
+    harness = DiscordBot(app, adapter, fake)
+    handle = app.router.handle
+
+    async def recording(event: InboundEvent) -> Card | None:
+        harness.delivered.append(event)
+        return await handle(event)
+
+    app.router.handle = recording  # type: ignore[method-assign]
     await app.start(schedule=False, workers=False)
     try:
-        yield DiscordBot(app, adapter, fake)
+        yield harness
     finally:
         await app.stop()
         await fake.stop()
         Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
 
 
-def _now() -> Any:
-    from datetime import UTC, datetime
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[DiscordBot]:
+    async with running_bot(tmp_path) as running:
+        yield running
 
+
+def _now() -> datetime:
     return datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
@@ -192,6 +250,8 @@ async def test_a_gateway_reconnect_is_resumed(bot: DiscordBot) -> None:
     assert bot.fake.identifies == 1 and bot.fake.resumes == 1
     response = await bot.command(MEMBER, "help")
     assert "OpsDrill commands" in _embed_text(response["data"])
+    # Discord replayed what was missed: there is nothing to read back.
+    assert [e for e in bot.delivered if isinstance(e, Reconnected)] == []
 
 
 async def test_messages_from_bots_are_ignored(bot: DiscordBot) -> None:
@@ -224,3 +284,114 @@ async def test_mock_sends_the_first_question_by_dm_and_takes_answers_there(
     await bot.fake.user_dm(ADA, "stop")
     later = await bot.fake.wait_for("POST", rf"/channels/{dm}/messages", count=sent + 1)
     assert "scorecard" in "".join(_embed_text(r.json) for r in later[sent:]).lower()
+
+
+# --- posting once, finding a post again, reading back what was missed ---------------------
+
+
+async def test_posting_twice_with_one_key_leaves_one_message_and_one_thread(
+    bot: DiscordBot,
+) -> None:
+    first = await bot.adapter.post(bot.channel, QUESTION, key="round-42")
+    second = await bot.adapter.post(bot.channel, QUESTION, key="round-42")
+    sends = bot.fake.requests_to("POST", rf"/channels/{bot.fake.channel_id}/messages")
+    assert [r.json["nonce"] for r in sends] == ["round-42", "round-42"]
+    assert second == first == MessageRef(bot.channel, first.message_id, first.message_id)
+    assert len(bot.fake.bot_messages(bot.fake.channel_id)) == 1
+    assert [t["id"] for t in bot.fake.threads_of(bot.fake.channel_id)] == [first.message_id]
+
+
+async def test_a_post_whose_response_was_lost_is_found_and_not_sent_twice(
+    bot: DiscordBot,
+) -> None:
+    since = datetime.now(UTC)
+    bot.fake.lose_response("POST", rf"/channels/{bot.fake.channel_id}/messages")
+    with pytest.raises(aiohttp.ClientError):
+        await bot.adapter.post(bot.channel, QUESTION, key="round-43")
+    assert len(bot.fake.lost) == 1
+    [stored] = bot.fake.bot_messages(bot.fake.channel_id)
+    found = await bot.adapter.find_post(bot.channel, "round-43", since=since)
+    assert found == MessageRef(bot.channel, stored["id"], None)  # its thread never started
+    again = await bot.adapter.post(bot.channel, QUESTION, key="round-43")
+    assert again == MessageRef(bot.channel, stored["id"], stored["id"])
+    assert len(bot.fake.bot_messages(bot.fake.channel_id)) == 1
+    assert [t["id"] for t in bot.fake.threads_of(bot.fake.channel_id)] == [stored["id"]]
+
+
+async def test_find_post_reads_a_busy_channel_from_the_given_time_on(bot: DiscordBot) -> None:
+    channel = bot.fake.channel_id
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    keyed = {"embeds": [{"title": "A question"}], "components": [{"type": 1, "components": [
+        {"type": 2, "style": 1, "label": "Answer privately",
+         "custom_id": "opsdrill:answer_privately:round-44"}]}]}  # fmt: skip
+    older = bot.fake.new_message(
+        channel, bot.fake.bot_user_id, keyed, message_id=discord.utils.time_snowflake(an_hour_ago)
+    )
+    for i in range(120):
+        bot.fake.user_message_while_away(channel, MEMBER, f"chatter {i}")
+    bot.fake.add_user(4242, "another app")
+    bot.fake.new_message(channel, 4242, keyed)  # the same button, but not our post
+    posted = await bot.adapter.post(bot.channel, QUESTION, key="round-44")
+    since = an_hour_ago + timedelta(minutes=30)
+    assert await bot.adapter.find_post(bot.channel, "round-44", since=since) == posted
+    assert await bot.adapter.find_post(bot.channel, "round-44", since=an_hour_ago) == (
+        MessageRef(bot.channel, older["id"], None)
+    )
+    assert await bot.adapter.find_post(bot.channel, "round-45", since=an_hour_ago) is None
+
+
+async def test_the_answer_button_of_a_keyed_post_still_opens_the_form(bot: DiscordBot) -> None:
+    await bot.adapter.post(bot.channel, QUESTION, key="round-46")
+    [message] = bot.fake.bot_messages(bot.fake.channel_id)
+    custom_id = message["components"][0]["components"][0]["custom_id"]
+    click = await bot.fake.button_click(ADA, custom_id, message)
+    modal = await bot.fake.wait_for_interaction_response(click["id"])
+    assert modal.type == 9
+
+
+async def test_answers_written_while_the_bot_was_away_are_read_back(bot: DiscordBot) -> None:
+    thread_id = await bot.post_round()
+    heard = await bot.fake.user_message(thread_id, ADA, "heard live")
+    [live] = await bot.received(AnswerPosted)
+    missed = []
+    for i in range(105):  # more than one page of history
+        if i == 50:
+            bot.fake.new_message(thread_id, bot.fake.bot_user_id, {"content": "a bot's note"})
+        who = ADA if i % 2 == 0 else MEMBER
+        missed.append(bot.fake.user_message_while_away(thread_id, who, f"answer {i}"))
+    replies = await bot.adapter.thread_replies(live.thread, after=heard["id"])
+    assert [r.text for r in replies] == [f"answer {i}" for i in range(105)]
+    assert [r.message.message_id for r in replies] == [m["id"] for m in missed]
+    assert [r.author_name for r in replies[:2]] == ["ada", "member"]
+    everything = await bot.adapter.thread_replies(live.thread)
+    assert everything[0] == live  # the same event the gateway gave, field for field
+    assert len(everything) == 106
+
+
+async def test_a_direct_message_carries_its_discord_message_id(bot: DiscordBot) -> None:
+    sent = await bot.fake.user_dm(ADA, "hello")
+    [dm] = await bot.received(DirectMessage)
+    assert dm.message_id == sent["id"]
+
+
+async def test_a_new_gateway_session_asks_the_core_to_read_back_once(bot: DiscordBot) -> None:
+    bot.identify_at_once()
+    await bot.fake.invalidate_session(resumable=False)  # RESUME impossible: IDENTIFY again
+    await bot.received(Reconnected)
+    assert bot.fake.identifies == 2
+    await bot.command(MEMBER, "help")  # the bot has handled what followed the new session
+    assert [e for e in bot.delivered if isinstance(e, Reconnected)] == [
+        Reconnected(platform="discord")
+    ]
+
+
+async def test_a_sharded_bot_asks_to_read_back_once_per_new_session(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, DISCORD_SHARDS="1") as sharded:
+        assert isinstance(sharded.adapter.bot, discord.AutoShardedClient)
+        sharded.identify_at_once()
+        await sharded.fake.invalidate_session(resumable=False)
+        await sharded.received(Reconnected)
+        await sharded.command(MEMBER, "help")
+        assert [e for e in sharded.delivered if isinstance(e, Reconnected)] == [
+            Reconnected(platform="discord")
+        ]
