@@ -122,5 +122,7 @@ def parse_duration(text: str) -> timedelta:
     """`8h`, `90m`, `1h30m` → a timedelta."""
     m = re.fullmatch(r"\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*", text.lower())
     if not m or not any(m.groups()):
-        raise ValueError(f"can't read {text!r} as a duration; use e.g. 8h, 90m or 1h30m")
-    return timedelta(hours=int(m.group(1) or 0), minutes=int(m.group(2) or 0))
+        raise ValueError(f"can't read {text[:20]!r} as a duration; use e.g. 8h, 90m or 1h30m")
+    # Cap before timedelta sees the numbers: a huge one would overflow it.
+    minutes = min(int(m.group(1) or 0), 10**6) * 60 + min(int(m.group(2) or 0), 10**8)
+    return timedelta(minutes=minutes)

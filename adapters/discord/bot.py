@@ -81,6 +81,7 @@ def thread_answer(message: discord.Message) -> AnswerPosted | None:
         author=UserRef(PLATFORM, str(message.guild.id), str(message.author.id)),
         author_name=message.author.display_name,
         text=message.content,
+        sent_at=message.created_at,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain import (
@@ -36,6 +37,7 @@ def answer_event(
             user=UserRef(PLATFORM, team_id, str(event["user"])),
             user_name=author_name,
             text=str(event.get("text", "")),
+            message_id=f"{event.get('channel', '')}:{event.get('ts', '')}",
         )
     channel = ChannelRef(PLATFORM, team_id, str(event.get("channel", "")))
     event_id = body.get("event_id")
@@ -77,6 +79,7 @@ def answer_event(
         author=UserRef(PLATFORM, team_id, str(event["user"])),
         author_name=author_name,
         text=str(event.get("text", "")),
+        sent_at=_time_of(str(event["ts"])),
     )
 
 
@@ -134,6 +137,14 @@ def private_answer_event(body: dict[str, Any], *, team_id: str, author_name: str
         text=str(value),
         private=True,
     )
+
+
+def _time_of(ts: str) -> datetime | None:
+    """A Slack message ts (seconds since the epoch, with a counter after the dot) as a time."""
+    try:
+        return datetime.fromtimestamp(float(ts), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _thread(channel: ChannelRef, thread_ts: str) -> MessageRef:

@@ -26,7 +26,7 @@ def question_card(question: Question, *, closes_at: datetime, late: bool = False
         body = f"{question.context.strip()}\n\n{body}"
     how = "Reply in this thread with your answer; an edit before the deadline replaces it."
     if late:
-        how = "Posted late (the bot was offline at the scheduled time). " + how
+        how = "Posted late (OpsDrill could not post at the scheduled time). " + how
     return Card(
         title="Today's MLOps question",
         body=body,
