@@ -158,6 +158,27 @@ async def test_a_job_whose_lease_ran_out_is_graded_and_told_once(database_url: s
         await bot.stop()
 
 
+async def test_a_stalled_workers_failure_leaves_the_job_with_its_new_holder(
+    database_url: str,
+) -> None:
+    bot = await Harness.start(database_url, now=MONDAY)
+    try:
+        await bot.configure()
+        await bot.tick()
+        await bot.answer(bot.platform.user("U-ada", "ada"), strong_answer(await bot.question()))
+        grading = bot.app.grading
+        stalled = await grading.claim()
+        bot.clock.advance(minutes=6)
+        holder = await grading.claim()
+        assert stalled is not None and holder is not None
+        await grading._retry_later(stalled, TimeoutError("the stalled call gave up"))
+        assert await grading.claim() is None  # still the holder's: nobody grades it a third time
+        await grading.run(holder)
+        assert await _count(bot, Grade) == 1
+    finally:
+        await bot.stop()
+
+
 class _SlowGrader:
     """The offline grader's answer, after `delay` real seconds (a long LLM call)."""
 

@@ -363,3 +363,45 @@ async def test_mock_grades_count_toward_topics_but_not_rounds_points_or_leaderbo
     assert "LLMOps" in fields["Strongest topics"]
     board = await bot.command("leaderboard all")
     assert board is not None and "<@U-ada>" not in board.body
+
+
+async def test_an_interview_answer_graded_during_an_llm_outage_is_regraded_later(
+    database_url: str, fake_anthropic: FakeAnthropic
+) -> None:
+    from tests.fakes.anthropic_api import status
+
+    bot = await Harness.start(
+        database_url, now=MONDAY, ANTHROPIC_API_KEY="sk-test-key",
+        ANTHROPIC_BASE_URL=fake_anthropic.url, OPSDRILL_GRADER_RETRIES=0,
+        OPSDRILL_REGRADE_AFTER=60,
+    )  # fmt: skip
+    try:
+        ada = _ada(bot)
+        await bot.mock(ada, "1")
+        fake_anthropic.fallback = status(529, "overloaded_error")
+        question = await bot.mock_question(ada)
+        await bot.dm(ada, strong_answer(question))  # graded offline, provisionally
+        [(turn, _)] = await _turns(bot)
+        assert turn.provisional and turn.grader is not None and turn.grader.startswith("offline")
+        fake_anthropic.fallback = None
+        bot.clock.advance(seconds=61)
+        await bot.settle()
+        [(turn, _)] = await _turns(bot)
+        assert not turn.provisional and turn.grader == "anthropic:claude-sonnet-5-5"
+        [update] = [c for c in bot.dms(ada) if c.title == "Updated grade"]
+        assert f"{turn.score:g}/10" in update.body
+        bot.clock.advance(hours=5)
+        await bot.settle()
+        assert len([c for c in bot.dms(ada) if c.title == "Updated grade"]) == 1
+    finally:
+        await bot.stop()
+
+
+async def test_the_same_interview_answer_delivered_twice_counts_once(bot: Harness) -> None:
+    ada = _ada(bot)
+    await bot.mock(ada, "2")
+    await bot.platform.dm(ada, "Retrain on a schedule.", message_id="m-1")
+    await bot.platform.dm(ada, "Retrain on a schedule.", message_id="m-1")  # a redelivery
+    await bot.settle()
+    [(turn, _), *_] = await _turns(bot)
+    assert turn.answers == ["Retrain on a schedule."]
