@@ -273,8 +273,10 @@ async def test_one_channels_slow_grading_does_not_hold_up_another_channels_post(
     try:
         await bot.configure(window_minutes=60)
         other = bot.platform.channel("C2")
-        await bot.app.channels.ensure(other, name="two", post_time=datetime(2026, 1, 1, 10).time(),
-                                      timezone="UTC", weekdays="daily", window_minutes=60)  # fmt: skip
+        ten = datetime(2026, 1, 1, 10).time()
+        await bot.app.channels.ensure(
+            other, name="two", post_time=ten, timezone="UTC", weekdays="daily", window_minutes=60
+        )
         await bot.tick()
         await bot.answer(bot.platform.user("U-ada", "ada"), strong_answer(await bot.question()))
         gated = _GatedGrader(bot.app.grading._grader)
