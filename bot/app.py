@@ -27,6 +27,7 @@ from bot.services.admin import AdminService
 from bot.services.answers import AnswerService
 from bot.services.catalog import sync_questions
 from bot.services.channels import ChannelService
+from bot.services.closing import RoundCloser
 from bot.services.grading import GradingService
 from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService
@@ -75,6 +76,7 @@ class App:
     stats: StatsService
     channels: ChannelService
     rounds: RoundService
+    closer: RoundCloser
     views: RoundViews
     answers: AnswerService
     interviews: InterviewService
@@ -118,17 +120,23 @@ class App:
         channels = ChannelService(
             sessions=sessions, clock=clock, settings=settings, messenger=messenger
         )
+        closer = RoundCloser(
+            sessions=sessions,
+            clock=clock,
+            messenger=messenger,
+            grading=grading,
+            leaderboard=leaderboard,
+            background=background,
+            reveal_grace=timedelta(seconds=settings.reveal_grace),
+        )
         rounds = RoundService(
             sessions=sessions,
             clock=clock,
             bank=bank,
             question_rows=question_rows,
             messenger=messenger,
-            grading=grading,
-            leaderboard=leaderboard,
-            background=background,
+            closer=closer,
             weekday_plan=parse_plan(settings.weekday_plan),
-            reveal_grace=timedelta(seconds=settings.reveal_grace),
         )
         answers = AnswerService(
             sessions=sessions,
@@ -154,6 +162,7 @@ class App:
         router = Router(
             clock=clock,
             rounds=rounds,
+            closer=closer,
             views=views,
             answers=answers,
             channels=channels,
@@ -180,6 +189,7 @@ class App:
             stats=stats,
             channels=channels,
             rounds=rounds,
+            closer=closer,
             views=views,
             answers=answers,
             interviews=interviews,

@@ -25,6 +25,7 @@ from bot.services import cards
 from bot.services.admin import AdminService
 from bot.services.answers import AnswerService
 from bot.services.channels import ChannelService
+from bot.services.closing import RoundCloser
 from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService, Period
 from bot.services.messenger import Messenger
@@ -51,6 +52,7 @@ class Router:
         *,
         clock: Clock,
         rounds: RoundService,
+        closer: RoundCloser,
         views: RoundViews,
         answers: AnswerService,
         channels: ChannelService,
@@ -65,6 +67,7 @@ class Router:
         self._background = background
         self._clock = clock
         self._rounds = rounds
+        self._closer = closer
         self._views = views
         self._answers = answers
         self._channels = channels
@@ -198,7 +201,7 @@ class Router:
         return cards.notice(await self._rounds.post_now(event.channel))
 
     async def _close(self, event: CommandInvoked) -> Card:
-        return cards.notice(await self._rounds.close_current(event.channel))
+        return cards.notice(await self._closer.close_current(event.channel))
 
     async def _leaderboard_command(self, event: CommandInvoked) -> Card:
         args = [a.lower() for a in event.args]

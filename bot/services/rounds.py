@@ -2,40 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from datetime import date, datetime, timedelta
 from datetime import time as wall_time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.background import Background
 from bot.clock import Clock
 from bot.domain import (
     ChannelRef,
-    MessageRef,
 )
 from bot.questions.bank import Bank
 from bot.questions.rotation import next_question
 from bot.questions.schema import Question
 from bot.schedule import Schedule, Slot, parse_weekdays
 from bot.services import cards
-from bot.services.grading import GradingService
-from bot.services.leaderboard import LeaderboardService
+from bot.services.closing import RoundCloser, channel_ref, round_context
 from bot.services.messenger import Messenger
 from bot.storage import repo
-from bot.storage.models import Answer, Channel, Entry, Grade, QuestionVersion, Round, Team
+from bot.storage.models import Channel, QuestionVersion, Round, Team
 
 log = logging.getLogger(__name__)
 
 POST_LEASE = timedelta(minutes=2)
 LOOKBACK = timedelta(days=7)
 LATE_AFTER = timedelta(minutes=5)  # a post this long after the scheduled time says it is late
-REVEAL_GRACE = timedelta(minutes=10)  # a reveal waits this long at most for grading
-FINISH_POLL = 1.0  # seconds between checks whether a closed round's answers are all graded
 
 
 def schedule_of(channel: Channel) -> Schedule:
@@ -47,10 +40,6 @@ def schedule_of(channel: Channel) -> Schedule:
     )
 
 
-def channel_ref(channel: Channel, team: Team) -> ChannelRef:
-    return ChannelRef(team.platform, team.external_id, channel.external_id)
-
-
 class RoundService:
     def __init__(
         self,
@@ -60,23 +49,16 @@ class RoundService:
         bank: Bank,
         question_rows: dict[str, int],
         messenger: Messenger,
-        grading: GradingService,
-        leaderboard: LeaderboardService,
-        background: Background,
+        closer: RoundCloser,
         weekday_plan: dict[int, str] | None = None,
-        reveal_grace: timedelta = REVEAL_GRACE,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._bank = bank
         self._question_rows = question_rows
         self._messenger = messenger
-        self._grading = grading
-        self._leaderboard = leaderboard
+        self._closer = closer
         self._plan = weekday_plan or {}
-        self._background = background
-        self._reveal_grace = reveal_grace
-        self._finishing: set[int] = set()
 
     # --- the schedule ----------------------------------------------------------------------
 
@@ -93,7 +75,7 @@ class RoundService:
 
     async def sync_channel(self, channel_id: int) -> None:
         now = self._clock.now()
-        await self._close_expired(channel_id, now)
+        await self._closer.close_expired(channel_id, now)
         async with self._sessions() as session:
             channel = await session.get(Channel, channel_id)
             if channel is None or not channel.active:
@@ -199,7 +181,7 @@ class RoundService:
         may have reached the platform with its response lost, so look for it first; the post
         carries the round's key for exactly that."""
         async with self._sessions() as session:
-            rnd, ref, question = await _round_context(session, round_id)
+            rnd, ref, question = await round_context(session, round_id)
         key = f"round-{round_id}"
         now = self._clock.now()
         try:
@@ -328,165 +310,3 @@ class RoundService:
                 )
 
     # --- closing ---------------------------------------------------------------------------
-
-    async def _close_expired(self, channel_id: int, now: datetime) -> None:
-        async with self._sessions() as session:
-            due = (
-                await session.scalars(
-                    select(Round.id).where(
-                        Round.channel_id == channel_id,
-                        Round.status.in_(("open", "posting")),
-                        Round.closes_at <= now,
-                    )
-                )
-            ).all()
-            unrevealed = (
-                await session.scalars(
-                    select(Round.id).where(
-                        Round.channel_id == channel_id,
-                        Round.status == "closed",
-                        Round.revealed_at.is_(None),
-                    )
-                )
-            ).all()
-        for round_id in due:
-            await self.close_round(round_id, wait=False)
-        for round_id in unrevealed:
-            self._finish_later(round_id)
-
-    async def close_round(self, round_id: int, *, wait: bool = True) -> bool:
-        """Stop taking answers; the reveal follows once every answer is graded (or the grace
-        time is up). With `wait=False` (the schedule) the reveal happens in the background,
-        so one channel's grading never holds up another's. True if this call closed it."""
-        now = self._clock.now()
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(Round)
-                .where(Round.id == round_id, Round.status == "open")
-                .values(status="closed", closed_at=now)
-            )
-            closed = bool(result.rowcount)  # type: ignore[attr-defined]
-            if not closed:
-                # A round that never got posted has nothing to reveal.
-                await session.execute(
-                    update(Round)
-                    .where(Round.id == round_id, Round.status == "posting")
-                    .values(status="missed", lease_until=None)
-                )
-        if closed:
-            if wait:
-                await self._finish(round_id)
-            else:
-                self._finish_later(round_id)
-        return closed
-
-    def _finish_later(self, round_id: int) -> None:
-        if round_id not in self._finishing:
-            self._background.spawn(self._finish(round_id), what=f"the reveal of round {round_id}")
-
-    async def _finish(self, round_id: int) -> None:
-        """Grade what is left of a closed round (beside the workers), then post the reveal."""
-        if round_id in self._finishing:
-            return
-        self._finishing.add(round_id)
-        try:
-            async with self._sessions() as session:
-                closed_at = await session.scalar(
-                    select(Round.closed_at).where(Round.id == round_id)
-                )
-            deadline = (closed_at or self._clock.now()) + self._reveal_grace
-            patience = time.monotonic() + self._reveal_grace.total_seconds()
-            while True:
-                await self._grading.drain(round_id=round_id)
-                if not await self._ungraded(round_id):
-                    break
-                if self._clock.now() >= deadline or time.monotonic() >= patience:
-                    log.warning("round %s: revealing with answers still ungraded", round_id)
-                    break
-                await asyncio.sleep(FINISH_POLL)
-            await self._reveal(round_id)
-        finally:
-            self._finishing.discard(round_id)
-
-    async def _ungraded(self, round_id: int) -> int:
-        """Counted answers of the round with no grade of their latest text yet."""
-        async with self._sessions() as session:
-            graded = select(Grade.id).where(
-                Grade.answer_id == Answer.id, Grade.answer_revision == Answer.revision
-            )
-            return int(
-                await session.scalar(
-                    select(func.count())
-                    .select_from(Entry)
-                    .join(Answer, Answer.id == Entry.answer_id)
-                    .where(Entry.round_id == round_id, ~graded.exists())
-                )
-                or 0
-            )
-
-    async def close_current(self, ref: ChannelRef) -> str:
-        """Close the channel's open round now (admins); what happened, in words for the admin."""
-        async with self._sessions() as session:
-            channel = await repo.find_channel(session, ref)
-            rnd = None
-            if channel is not None:
-                rnd = (
-                    await session.execute(
-                        select(Round)
-                        .where(Round.channel_id == channel.id, Round.status == "open")
-                        .order_by(Round.opens_at.desc())
-                        .limit(1)
-                    )
-                ).scalar_one_or_none()
-        if rnd is None:
-            return "There is no open round in this channel."
-        if await self.close_round(rnd.id):
-            return "Closed the round and posted the model answer."
-        return "That round was closed a moment ago."
-
-    async def _reveal(self, round_id: int) -> None:
-        now = self._clock.now()
-        async with self._sessions.begin() as session:
-            claim = await session.execute(
-                update(Round)
-                .where(
-                    Round.id == round_id,
-                    Round.revealed_at.is_(None),
-                    (Round.lease_until.is_(None)) | (Round.lease_until < now),
-                )
-                .values(lease_until=now + POST_LEASE)
-            )
-            if not claim.rowcount:  # type: ignore[attr-defined]
-                return
-            rnd, ref, question = await _round_context(session, round_id)
-        standings = await self._leaderboard.round_standings(round_id)
-        thread = MessageRef(ref, rnd.message_id or "", rnd.thread_id)
-        try:
-            await self._messenger.reply(
-                thread, cards.reveal_card(question, standings), broadcast=True
-            )
-        except Exception:
-            log.exception("could not post the reveal of round %s to %s; will retry", round_id, ref)
-            return
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(Round)
-                .where(Round.id == round_id)
-                .values(revealed_at=self._clock.now(), lease_until=None)
-            )
-
-
-async def _round_context(
-    session: AsyncSession, round_id: int
-) -> tuple[Round, ChannelRef, Question]:
-    """A posted round with where it lives and the question as it was posted."""
-    rnd, channel, team, question_row = (
-        await session.execute(
-            select(Round, Channel, Team, QuestionVersion)
-            .join(Channel, Channel.id == Round.channel_id)
-            .join(Team, Team.id == Channel.team_id)
-            .join(QuestionVersion, QuestionVersion.id == Round.question_id)
-            .where(Round.id == round_id)
-        )
-    ).one()
-    return rnd, channel_ref(channel, team), Question.model_validate(question_row.content)
