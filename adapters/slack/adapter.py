@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime
 from typing import Any, Literal
 
 from aiohttp import web
@@ -22,7 +23,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstall
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import blocks
+from adapters.slack import blocks, history
 from adapters.slack.payloads import (
     PRIVATE_ANSWER_VIEW,
     answer_event,
@@ -32,6 +33,7 @@ from adapters.slack.payloads import (
 )
 from bot.config import Settings
 from bot.domain import (
+    AnswerPosted,
     Card,
     ChannelRef,
     DirectMessage,
@@ -141,7 +143,7 @@ class SlackAdapter:
 
     # --- ChatAdapter: outbound -----------------------------------------------------------------
 
-    async def post(self, channel: ChannelRef, card: Card) -> MessageRef:
+    async def post(self, channel: ChannelRef, card: Card, *, key: str | None = None) -> MessageRef:
         client = await self._client_for(channel.team_id)
         async with self._paced(channel.channel_id):
             response = await client.chat_postMessage(
@@ -149,9 +151,24 @@ class SlackAdapter:
                 text=blocks.fallback_text(card),
                 blocks=blocks.card_blocks(card),
                 unfurl_links=False,
+                metadata=history.post_metadata(key),
             )
         ts = str(response["ts"])
         return MessageRef(channel, ts, ts)
+
+    async def find_post(
+        self, channel: ChannelRef, key: str, *, since: datetime
+    ) -> MessageRef | None:
+        client = await self._client_for(channel.team_id)
+        return await history.find_post(
+            client, channel, key, since=since, bot_user_id=None if self._multi else self.bot_user_id
+        )
+
+    async def thread_replies(
+        self, thread: MessageRef, *, after: str | None = None
+    ) -> list[AnswerPosted]:
+        client = await self._client_for(thread.channel.team_id)
+        return await history.thread_replies(client, thread, after=after)
 
     async def reply(
         self,
