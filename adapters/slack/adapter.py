@@ -24,6 +24,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks, history
+from adapters.slack.guard import events_guard
 from adapters.slack.payloads import (
     PRIVATE_ANSWER_VIEW,
     answer_event,
@@ -112,6 +113,8 @@ class SlackAdapter:
         if self._mode == "http":
             server = AsyncSlackAppServer(port=self._port, path="/slack/events", app=self.app)
             server.web_app.router.add_get("/healthz", _healthz)
+            guard = events_guard(_secret(self._settings.slack_signing_secret), path=server.path)
+            server.web_app.middlewares.append(guard)  # bolt would parse bodies before verifying
             self._runner = web.AppRunner(server.web_app)
             await self._runner.setup()
             await web.TCPSite(self._runner, self._host, self._port).start()
