@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime
 from typing import Any, Literal
 
 from aiohttp import web
@@ -26,7 +27,8 @@ from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstall
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import blocks
+from adapters.slack import blocks, history
+from adapters.slack.guard import events_guard
 from adapters.slack.payloads import (
     PRIVATE_ANSWER_VIEW,
     answer_event,
@@ -37,6 +39,7 @@ from adapters.slack.payloads import (
 from bot.background import Background
 from bot.config import Settings
 from bot.domain import (
+    AnswerPosted,
     Card,
     ChannelRef,
     DirectMessage,
@@ -117,6 +120,8 @@ class SlackAdapter:
         if self._mode == "http":
             server = AsyncSlackAppServer(port=self._port, path="/slack/events", app=self.app)
             server.web_app.router.add_get("/healthz", _healthz)
+            guard = events_guard(_secret(self._settings.slack_signing_secret), path=server.path)
+            server.web_app.middlewares.append(guard)  # bolt would parse bodies before verifying
             self._runner = web.AppRunner(server.web_app)
             await self._runner.setup()
             await web.TCPSite(self._runner, self._host, self._port).start()
@@ -149,7 +154,7 @@ class SlackAdapter:
 
     # --- ChatAdapter: outbound -----------------------------------------------------------------
 
-    async def post(self, channel: ChannelRef, card: Card) -> MessageRef:
+    async def post(self, channel: ChannelRef, card: Card, *, key: str | None = None) -> MessageRef:
         client = await self._client_for(channel.team_id)
         async with self._paced(channel.channel_id):
             response = await client.chat_postMessage(
@@ -157,9 +162,24 @@ class SlackAdapter:
                 text=blocks.fallback_text(card),
                 blocks=blocks.card_blocks(card),
                 unfurl_links=False,
+                metadata=history.post_metadata(key),
             )
         ts = str(response["ts"])
         return MessageRef(channel, ts, ts)
+
+    async def find_post(
+        self, channel: ChannelRef, key: str, *, since: datetime
+    ) -> MessageRef | None:
+        client = await self._client_for(channel.team_id)
+        return await history.find_post(
+            client, channel, key, since=since, bot_user_id=None if self._multi else self.bot_user_id
+        )
+
+    async def thread_replies(
+        self, thread: MessageRef, *, after: str | None = None
+    ) -> list[AnswerPosted]:
+        client = await self._client_for(thread.channel.team_id)
+        return await history.thread_replies(client, thread, after=after)
 
     async def reply(
         self,

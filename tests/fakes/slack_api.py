@@ -10,6 +10,9 @@ slack_bolt to talk to.
   ``hello`` on connect, sends envelopes with ``send_envelope()`` and records the acks.
 - Response URLs: ``response_url()`` gives a URL on the fake that records what ``respond()``
   posts.
+- Messages: chat.postMessage keeps what it posts in ``conversations`` (``slack_history``), which
+  answers conversations.history and conversations.replies; ``conversations.say()`` writes as a
+  person with no event sent, and ``lose_response()`` takes a call but never answers it.
 
 Below the fake are pure helpers that build what Slack sends to an app: signed HTTP headers,
 Events API envelopes, slash-command and interactive bodies (as form bodies for HTTP mode and as
@@ -32,6 +35,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from slack_sdk.signature import SignatureVerifier
 
 from tests.fakes.loopback import serve
+from tests.fakes.slack_history import Conversations, Loss, LostResponses
 
 JSON = dict[str, Any]
 P = ParamSpec("P")
@@ -121,6 +125,9 @@ class FakeSlack:
         self._home_views: dict[str, str] = {}
         self.connections = 0
         """How many Socket Mode connections were ever accepted."""
+        self.conversations = Conversations(next_ts=self._next_ts, team_id=self.team_id)
+        """Every message posted or said, read back by conversations.history and .replies."""
+        self._lost = LostResponses()
         self.base = ""
         self.api_url = ""
         self.socket_url = ""
@@ -133,6 +140,8 @@ class FakeSlack:
             "reactions.remove": self._reactions_remove,
             "users.info": self._users_info,
             "conversations.open": self._conversations_open,
+            "conversations.history": self.conversations.history,
+            "conversations.replies": self.conversations.replies,
             "views.open": self._views_open,
             "views.publish": self._views_publish,
             "views.update": self._views_update,
@@ -154,6 +163,7 @@ class FakeSlack:
         self.socket_url = f"ws://127.0.0.1:{port}/socket"
 
     async def stop(self) -> None:
+        self._lost.release()
         await self.drop_connections()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -180,6 +190,11 @@ class FakeSlack:
             body = {"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"}
         queue = self._failures.setdefault(method, [])
         queue.extend(_Failure(status, dict(headers), dict(body)) for _ in range(times))
+
+    def lose_response(self, method: str, *, how: Loss = "hang", times: int = 1) -> None:
+        """Carry out the next `times` calls to `method` but never answer them: `hang` past any
+        client's timeout, or `close` the connection (see ``LostResponses``)."""
+        self._lost.lose(method, how=how, times=times)
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -239,7 +254,7 @@ class FakeSlack:
             return web.json_response(failure.body, status=failure.status, headers=failure.headers)
         body = self._answer(call)
         call.failed = body.get("ok") is not True
-        return web.json_response(body)
+        return await self._lost.answer(method, request) or web.json_response(body)
 
     def _answer(self, call: Call) -> JSON:
         handler = self.handlers.get(call.method) or self._builtin.get(call.method)
@@ -309,13 +324,12 @@ class FakeSlack:
             return _error("channel_not_found")
         if not (p.get("text") or p.get("blocks") or p.get("attachments")):
             return _error("no_text")
-        ts = self._next_ts()
-        return {
-            "ok": True,
-            "channel": _dm_channel(str(p["channel"])),
-            "ts": ts,
-            "message": self._message(call, ts),
-        }
+        ts, channel = self._next_ts(), _dm_channel(str(p["channel"]))
+        message = self._message(call, ts)
+        self.conversations.store(
+            channel, message, broadcast=p.get("reply_broadcast") in (True, "1", "true")
+        )
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
     def _chat_post_ephemeral(self, call: Call) -> JSON:
         p = call.params
