@@ -19,10 +19,6 @@ from aiohttp import web
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.app.async_server import AsyncSlackAppServer
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
@@ -36,6 +32,7 @@ from adapters.slack.payloads import (
     private_answer_event,
     private_answer_modal,
 )
+from adapters.slack.retries import retry_handlers
 from bot.background import Background
 from bot.config import Settings
 from bot.domain import (
@@ -306,12 +303,7 @@ class SlackAdapter:
     # --- helpers -----------------------------------------------------------------------------
 
     def _web_client(self, token: str | None) -> AsyncWebClient:
-        client = AsyncWebClient(token=token, base_url=self._api_url)
-        client.retry_handlers.extend(
-            [AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-             AsyncServerErrorRetryHandler(max_retry_count=2)]
-        )  # fmt: skip
-        return client
+        return AsyncWebClient(token=token, base_url=self._api_url, retry_handlers=retry_handlers())
 
     def _oauth_settings(self) -> AsyncOAuthSettings | None:
         if not self._multi or self._engine is None:

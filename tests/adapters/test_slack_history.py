@@ -115,6 +115,7 @@ async def test_thread_replies_reads_back_what_people_wrote_while_the_bot_was_awa
             author=UserRef("slack", "T1", user),
             author_name="",
             text=text,
+            sent_at=datetime.fromtimestamp(float(ts), UTC),  # counts against the deadline
         )
         for ts, user, text in [
             (first, "U2", "PSI on features, then retrain"),
