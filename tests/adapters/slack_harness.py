@@ -57,13 +57,18 @@ class SlackBot:
 
     async def send(self, body: str, **headers: Any) -> int:
         """POST a body to /slack/events, signed unless `headers` replace the signature."""
+        status, _ = await self.exchange(body, **headers)
+        return status
+
+    async def exchange(self, body: str, **headers: Any) -> tuple[int, str]:
+        """Like `send`, with the body of the response (what Slack reads as the ack)."""
         assert self.http is not None
         signed = slack_api.signed_headers(body, SECRET, **{
             k: v for k, v in headers.items() if k in ("timestamp", "retry_num", "retry_reason")
         })  # fmt: skip
         signed.update({k: v for k, v in headers.items() if k.startswith("X-")})
         async with self.http.post(self.url, data=body.encode(), headers=signed) as response:
-            return response.status
+            return response.status, await response.text()
 
     async def event(self, event: dict[str, Any], **kw: Any) -> int:
         envelope = slack_api.event_callback(event, event_id=kw.pop("event_id", None))

@@ -113,12 +113,15 @@ class FakeSlack:
     """Every JSON text message the app sent over Socket Mode."""
     envelopes: list[JSON] = field(default_factory=list)
     """Every envelope sent with send_envelope()."""
+    first_ts: float = 1_700_000_000.0001
+    """The ts of the first message; later ones follow 100 µs apart. Set it near the app's clock
+    when a test reads messages back by time."""
 
     def __post_init__(self) -> None:
         self._runner: web.AppRunner | None = None
         self._failures: dict[str, list[_Failure]] = {}
         self._sockets: list[web.WebSocketResponse] = []
-        self._ts: Iterator[int] = itertools.count(1_700_000_000_000_100, 100)
+        self._ts: Iterator[int] = itertools.count(round(self.first_ts * 1_000_000), 100)
         self._ids: Iterator[int] = itertools.count(1)
         self._reactions: set[tuple[str, str, str]] = set()
         self._response_log: list[tuple[str, JSON]] = []
