@@ -46,6 +46,8 @@ class MemoryAdapter:
     names: dict[str, str] = field(default_factory=dict)
     fail_posts: int = 0
     """Make the next N `post` calls fail, as a platform outage would."""
+    fail_replies: int = 0
+    """Make the next N `reply` calls fail."""
     lose_post_responses: int = 0
     """Make the next N `post` calls go out but fail for the caller, as a lost response would."""
 
@@ -104,6 +106,9 @@ class MemoryAdapter:
         private_to: UserRef | None = None,
         broadcast: bool = False,
     ) -> MessageRef | None:
+        if self.fail_replies > 0:
+            self.fail_replies -= 1
+            raise ConnectionError("the platform is unreachable")
         ref = MessageRef(
             parent.channel,
             self._new_message(parent.channel).message_id,

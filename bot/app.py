@@ -113,6 +113,7 @@ class App:
             clock=clock,
             grader=grader,
             messenger=messenger,
+            lease=timedelta(seconds=settings.grading_lease),
             regrade_after=timedelta(seconds=settings.regrade_after),
         )
         leaderboard = LeaderboardService(sessions=sessions)

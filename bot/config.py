@@ -61,6 +61,9 @@ class Settings(BaseSettings):
         "mon:foundation,fri:system-design", validation_alias="OPSDRILL_WEEKDAY_PLAN"
     )
     grading_workers: int = Field(2, ge=1, le=32, validation_alias="OPSDRILL_GRADING_WORKERS")
+    grading_lease: float = Field(60.0, ge=1, le=3600, validation_alias="OPSDRILL_GRADING_LEASE")
+    """Seconds a grading worker holds a job (renewed while it grades): how long a job, or its
+    feedback, waits when the worker holding it died."""
     regrade_after: float = Field(300.0, gt=0, le=86400, validation_alias="OPSDRILL_REGRADE_AFTER")
     """Seconds before a provisional grade (the AI grader was down) is first graded again; each
     later try waits twice as long."""

@@ -209,6 +209,10 @@ class Grade(Base):
     flags: Mapped[list[Any]]
     usage: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
+    # Feedback owed to the author ("first" or "update") until it is delivered; a worker that
+    # sends it holds it under the lease, so a crash mid-send means another worker sends it.
+    notice: Mapped[str | None] = mapped_column(String(16), index=True)
+    notice_lease_until: Mapped[datetime | None]
 
 
 class GradingJob(Base):

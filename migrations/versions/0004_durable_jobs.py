@@ -33,6 +33,14 @@ def upgrade() -> None:
             ["id"],
             ondelete="CASCADE",
         )
+    with op.batch_alter_table("grades", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("notice", sa.String(length=16), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "notice_lease_until", bot.storage.models.UTCDateTime(timezone=True), nullable=True
+            )
+        )
+        batch_op.create_index(batch_op.f("ix_grades_notice"), ["notice"], unique=False)
     with op.batch_alter_table("rounds", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("notified_at", bot.storage.models.UTCDateTime(timezone=True), nullable=True)
@@ -48,6 +56,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_processed_events_processed_at"))
     with op.batch_alter_table("rounds", schema=None) as batch_op:
         batch_op.drop_column("notified_at")
+    with op.batch_alter_table("grades", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_grades_notice"))
+        batch_op.drop_column("notice_lease_until")
+        batch_op.drop_column("notice")
     with op.batch_alter_table("grading_jobs", schema=None) as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_grading_jobs_turn_id_interview_turns"), type_="foreignkey"

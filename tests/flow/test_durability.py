@@ -179,6 +179,25 @@ async def test_a_stalled_workers_failure_leaves_the_job_with_its_new_holder(
         await bot.stop()
 
 
+async def test_feedback_that_could_not_be_sent_is_sent_once_later(database_url: str) -> None:
+    bot = await Harness.start(database_url, now=MONDAY)
+    try:
+        await bot.configure()
+        await bot.tick()
+        ada = bot.platform.user("U-ada", "ada")
+        await bot.answer(ada, strong_answer(await bot.question()))
+        bot.platform.fail_replies = 1  # the platform fails just as the feedback goes out
+        await bot.settle()
+        assert bot.feedback_for(ada) == []
+        bot.clock.advance(minutes=2)  # the sender's lease runs out
+        await bot.settle()
+        await bot.settle()
+        assert len(bot.feedback_for(ada)) == 1
+        assert "scored" in bot.feedback_for(ada)[0].title
+    finally:
+        await bot.stop()
+
+
 class _SlowGrader:
     """The offline grader's answer, after `delay` real seconds (a long LLM call)."""
 
