@@ -63,6 +63,8 @@ class Call:
     failed: bool = False
     """True when the fake answered with an error: a scripted failure or an ``ok: false``."""
     http_method: str = "POST"
+    reply: JSON | None = None
+    """The JSON body the fake answered with (e.g. the ``ts`` chat.postMessage gave the post)."""
 
 
 @dataclass
@@ -254,9 +256,11 @@ class FakeSlack:
         if queue:
             failure = queue.pop(0)
             call.failed = True
+            call.reply = failure.body
             return web.json_response(failure.body, status=failure.status, headers=failure.headers)
         body = self._answer(call)
         call.failed = body.get("ok") is not True
+        call.reply = body
         return await self._lost.answer(method, request) or web.json_response(body)
 
     def _answer(self, call: Call) -> JSON:
