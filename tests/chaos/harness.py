@@ -136,6 +136,8 @@ class Chaos:
             "OPSDRILL_HEARTBEAT_FILE": str(self.tmp_path / f"{name}.heartbeat"),
             "OPSDRILL_GRADER": "offline",
             "OPSDRILL_LOG_LEVEL": "INFO",
+            # A killed replica's grading jobs and owed feedback come back after this long.
+            "OPSDRILL_GRADING_LEASE": "3",
             **settings,
         }
         replica = Replica(name, env=env, cwd=self.tmp_path)
