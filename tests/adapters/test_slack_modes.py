@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -35,13 +36,15 @@ async def test_socket_mode_takes_commands_and_events_and_acks_them(
         await fake.wait_connected()
         [opened] = fake.calls_to("apps.connections.open")
         assert opened.token == "xapp-1-test"
-        url = fake.response_url()
         envelope = await fake.send_envelope(
             "slash_commands",
-            slack_api.slash_command_payload("post", user_id="UADMIN", response_url=url),
+            slack_api.slash_command_payload(
+                "post", user_id="UADMIN", response_url=fake.response_url()
+            ),
         )
         await fake.wait_for_ack(envelope)
-        [post] = await fake.wait_for_call("chat.postMessage")
+        await fake.wait_for_responses()  # the command's work follows its ack
+        [post] = fake.calls_to("chat.postMessage")
         thread = await bot.app.views.open_thread(CHANNEL)
         assert thread is not None
         event = await fake.send_event(
@@ -53,6 +56,39 @@ async def test_socket_mode_takes_commands_and_events_and_acks_them(
         [reaction] = await fake.wait_for_call("reactions.add")
         assert reaction.params["name"] == "eyes"
         assert post.params["channel"] == "C1"
+    finally:
+        await bot.stop()
+
+
+async def test_a_new_socket_reads_back_what_was_said_while_disconnected(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
+    bot = await SlackBot.start(
+        f"sqlite:///{tmp_path / 's.db'}", fake, mode="socket", SLACK_APP_TOKEN="xapp-1-test"
+    )
+    try:
+        await fake.wait_connected()
+        envelope = await fake.send_envelope(
+            "slash_commands",
+            slack_api.slash_command_payload(
+                "post", user_id="UADMIN", response_url=fake.response_url()
+            ),
+        )
+        await fake.wait_for_ack(envelope)
+        await fake.wait_for_responses()
+        thread = await bot.app.views.open_thread(CHANNEL)
+        assert thread is not None
+        await fake.drop_connections()
+        fake.conversations.say("Retrain when precision drops.", user="U7",
+                               thread_ts=thread.message_id)  # fmt: skip
+        await fake.wait_connected(timeout=15, connections=2)
+        for _ in range(300):  # the new socket's hello makes the bot read the thread back
+            if [c for c in fake.calls_to("reactions.add") if c.params["name"] == "eyes"]:
+                break
+            await asyncio.sleep(0.02)
+        assert fake.calls_to("conversations.replies")
+        [received] = [c for c in fake.calls_to("reactions.add") if c.params["name"] == "eyes"]
+        assert received.params["timestamp"] != thread.message_id
     finally:
         await bot.stop()
 
