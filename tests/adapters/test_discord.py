@@ -396,3 +396,21 @@ async def test_a_sharded_bot_asks_to_read_back_once_per_new_session(tmp_path: Pa
         assert [e for e in sharded.delivered if isinstance(e, Reconnected)] == [
             Reconnected(platform="discord")
         ]
+
+
+async def test_an_answer_written_during_a_lost_session_is_graded_once(bot: DiscordBot) -> None:
+    thread_id = await bot.post_round()
+    question = await _question(bot)
+    missed = bot.fake.user_message_while_away(thread_id, ADA, strong_answer(question))
+    bot.identify_at_once()
+    await bot.fake.invalidate_session(resumable=False)  # events meanwhile are gone for good
+    await bot.received(Reconnected)
+    await bot.fake.wait_for("PUT", rf"/channels/{thread_id}/messages/{missed['id']}/reactions/.*")
+    await bot.app.grading.drain()
+    await bot.app.background.idle()
+    dm = bot.fake.dm_channel_for(ADA)
+    [feedback] = await bot.fake.wait_for("POST", rf"/channels/{dm}/messages")
+    assert "Your answer scored 10/10" in _embed_text(feedback.json)
+    await bot.app.answers.catch_up_all("discord")  # reading back again takes nothing twice
+    await bot.app.grading.drain()
+    assert len(bot.fake.requests_to("POST", rf"/channels/{dm}/messages")) == 1
