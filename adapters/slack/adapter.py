@@ -10,6 +10,7 @@ do their work in lazy listeners."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from datetime import datetime
@@ -43,6 +44,7 @@ from bot.domain import (
     HomeOpened,
     MessageRef,
     Reaction,
+    Reconnected,
     UserRef,
 )
 from bot.ports import EventHandler
@@ -101,6 +103,7 @@ class SlackAdapter:
         self._last_post: dict[str, float] = {}
         self._post_locks: dict[str, asyncio.Lock] = {}
         self._after_ack = Background()
+        self._hellos = 0
         self._runner: web.AppRunner | None = None
         self._socket: Any = None
         self.bot_user_id: str | None = None
@@ -130,8 +133,25 @@ class SlackAdapter:
             self._socket = AsyncSocketModeHandler(
                 self.app, app_token, web_client=AsyncWebClient(base_url=self._api_url)
             )
+            self._socket.client.on_message_listeners.append(self._on_socket_message)
             await self._socket.connect_async()
             log.info("Slack: connected over Socket Mode")
+
+    async def _on_socket_message(self, message: Any) -> None:
+        """Every Socket Mode connection opens with `hello`; a second one means the socket was
+        replaced, and Slack does not replay what was sent meanwhile, so the core reads open
+        threads back."""
+        try:
+            kind = json.loads(message.data).get("type")
+        except (ValueError, AttributeError):
+            return
+        if kind != "hello":
+            return
+        self._hellos += 1
+        if self._hellos > 1:
+            self._after_ack.spawn(
+                self._deliver(Reconnected(platform=PLATFORM)), what="a Slack reconnect"
+            )
 
     async def stop(self) -> None:
         await self._after_ack.close()

@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.domain import Card, ChannelRef, MessageRef, Reaction, UserRef
+from bot.grading.base import Flag, Grader
 from bot.grading.base import Grade as GradeResult
-from bot.grading.base import Grader
 from bot.questions.schema import Question
 from bot.services import cards
+from bot.services.interview_store import point_grades
 from bot.services.messenger import Messenger
 from bot.storage.models import (
     Answer,
@@ -32,7 +33,8 @@ from bot.storage.models import (
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(minutes=1)  # renewed while grading runs; a dead worker's job waits this long
+GIVE_UP_FEEDBACK = timedelta(days=1)
 MAX_ATTEMPTS = 5
 MAX_REGRADES = 6  # provisional grades retried after 5, 10, 20, 40, 80, 160 minutes
 REGRADE_AFTER = timedelta(minutes=5)
@@ -182,16 +184,59 @@ class GradingService:
         grade = await self._grade(claim, loaded.question, loaded.text)
         if grade is None:
             return
-        stored = await self._store(claim, loaded.answer_id, loaded.revision, grade)
-        if stored is _Stored.FIRST or stored is _Stored.REPLACES_PROVISIONAL:
-            await self._notify(loaded, grade, update=stored is _Stored.REPLACES_PROVISIONAL)
+        stored, grade_id = await self._store(claim, loaded.answer_id, loaded.revision, grade)
+        if grade_id is not None:
+            update = stored is _Stored.REPLACES_PROVISIONAL
+            await self._notify(grade_id, loaded, grade, update=update)
+
+    async def resend_feedback(self, *, batch: int = 50) -> int:
+        """Deliver feedback still owed after its sender's lease ran out (it crashed, or the
+        platform failed); how many were sent now. A feedback owed for a day is given up."""
+        now = self._clock.now()
+        owed = (
+            select(Grade.id)
+            .where(
+                Grade.notice.is_not(None),
+                Grade.notice_lease_until < now,
+                Grade.created_at > now - GIVE_UP_FEEDBACK,
+            )
+            .order_by(Grade.id)
+            .limit(batch)
+        )
+        async with self._sessions.begin() as session:
+            claimed = (
+                (
+                    await session.execute(
+                        update(Grade)
+                        .where(Grade.id.in_(owed), Grade.notice_lease_until < now)
+                        .values(notice_lease_until=now + self._lease)
+                        .returning(Grade.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            rows = (await session.scalars(select(Grade).where(Grade.id.in_(claimed)))).all()
+        sent = 0
+        for row in rows:
+            async with self._sessions() as session:
+                work = await self._load(session, row.answer_id)
+            if work is None:
+                await self._notified(row.id)
+                continue
+            if await self._notify(row.id, work, stored_grade(row), update=row.notice == "update"):
+                sent += 1
+        return sent
 
     async def drain(self, *, round_id: int | None = None) -> int:
-        """Run runnable jobs until none is left; the number run."""
+        """Run runnable jobs until none is left (and, for all rounds, deliver feedback still
+        owed); the number of jobs run."""
         count = 0
         while (claim := await self.claim(round_id=round_id)) is not None:
             await self.run(claim)
             count += 1
+        if round_id is None:
+            await self.resend_feedback()
         return count
 
     async def work(self, stop: asyncio.Event, *, poll: float = 5.0) -> None:
@@ -299,16 +344,18 @@ class GradingService:
 
     async def _store(
         self, claim: Claim, answer_id: int, revision: int, grade: GradeResult
-    ) -> _Stored:
-        """Keep the grade and close the job, if this worker still holds it. A provisional
-        grade also queues a regrade, later and later, until a real grade replaces it."""
+    ) -> tuple[_Stored, int | None]:
+        """Keep the grade and close the job, if this worker still holds it; with the grade,
+        the feedback it owes the author (the grade's id is returned when one is owed). A
+        provisional grade also queues a regrade, later and later, until a real grade replaces
+        it."""
         now = self._clock.now()
         async with self._sessions.begin() as session:
             if not await _finish(session, claim, "done", now):
-                return _Stored.LOST
+                return _Stored.LOST, None
             answer = await session.get(Answer, answer_id)
             if answer is None or answer.revision != revision:
-                return _Stored.STALE
+                return _Stored.STALE, None
             earlier = (
                 await session.scalars(
                     select(Grade.provisional)
@@ -316,47 +363,70 @@ class GradingService:
                     .order_by(Grade.id)
                 )
             ).all()
-            session.add(
-                Grade(
-                    answer_id=answer_id,
-                    answer_revision=revision,
-                    grader=grade.grader,
-                    question_version=grade.rubric_version,
-                    score=grade.score,
-                    max_score=grade.max_score,
-                    points=grade.points_json(),
-                    feedback=grade.feedback,
-                    provisional=grade.provisional,
-                    flags=sorted(grade.flags),
-                    usage=None if grade.usage is None else asdict(grade.usage),
-                    created_at=now,
-                )
+            if not earlier:
+                stored = _Stored.FIRST
+            elif earlier[-1] and not grade.provisional:
+                stored = _Stored.REPLACES_PROVISIONAL
+            else:
+                stored = _Stored.AGAIN
+            notice = {_Stored.FIRST: "first", _Stored.REPLACES_PROVISIONAL: "update"}.get(stored)
+            row = Grade(
+                answer_id=answer_id,
+                answer_revision=revision,
+                grader=grade.grader,
+                question_version=grade.rubric_version,
+                score=grade.score,
+                max_score=grade.max_score,
+                points=grade.points_json(),
+                feedback=grade.feedback,
+                provisional=grade.provisional,
+                flags=sorted(grade.flags),
+                usage=None if grade.usage is None else asdict(grade.usage),
+                created_at=now,
+                notice=notice,
+                notice_lease_until=now + self._lease if notice else None,
             )
+            session.add(row)
             if grade.provisional and len(earlier) < MAX_REGRADES:
                 delay = self._regrade_after * 2 ** len(earlier)
                 enqueue(session, now, answer_id=answer_id, delay=delay, regrade=True)
-        if not earlier:
-            return _Stored.FIRST
-        if earlier[-1] and not grade.provisional:
-            return _Stored.REPLACES_PROVISIONAL
-        return _Stored.AGAIN
+            await session.flush()
+            grade_id = row.id if notice else None
+        return stored, grade_id
 
-    async def _notify(self, work: _Work, grade: GradeResult, *, update: bool) -> None:
-        if work.thread is None:
-            return
-        try:
-            if work.message is not None and not update:
+    async def _notify(
+        self, grade_id: int, work: _Work, grade: GradeResult, *, update: bool
+    ) -> bool:
+        """Tell the author, then mark the feedback delivered; False (still owed, sent again
+        after the lease) if the platform failed."""
+        if work.thread is not None:
+            try:
+                await self._messenger.reply(
+                    work.thread,
+                    cards.feedback_card(work.question, grade, update=update),
+                    private_to=work.author,
+                )
+            except Exception:
+                log.exception(
+                    "could not deliver feedback for answer %s in %s; will retry",
+                    work.answer_id,
+                    work.thread.channel,
+                )
+                return False
+        await self._notified(grade_id)
+        if work.message is not None and not update:
+            try:
                 await self._messenger.react(work.message, Reaction.GRADED)
-            await self._messenger.reply(
-                work.thread,
-                cards.feedback_card(work.question, grade, update=update),
-                private_to=work.author,
-            )
-        except Exception:
-            log.exception(
-                "could not deliver feedback for answer %s in %s",
-                work.answer_id,
-                work.thread.channel,
+            except Exception:
+                log.warning("could not mark answer %s graded", work.answer_id)
+        return True
+
+    async def _notified(self, grade_id: int) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Grade)
+                .where(Grade.id == grade_id)
+                .values(notice=None, notice_lease_until=None)
             )
 
     async def _retry_later(self, claim: Claim, exc: Exception) -> None:
@@ -405,3 +475,16 @@ async def _regrades_queued(session: AsyncSession, turn_id: int) -> int:
         .where(GradingJob.turn_id == turn_id, GradingJob.regrade)
     )
     return int(count or 0)
+
+
+def stored_grade(row: Grade) -> GradeResult:
+    """A stored grade back as the value the feedback card is made from."""
+    return GradeResult(
+        points=tuple(point_grades(row.points) or ()),
+        feedback=row.feedback,
+        grader=row.grader,
+        rubric_version=row.question_version,
+        provisional=row.provisional,
+        flags=frozenset(Flag(f) for f in row.flags),
+        max_score=row.max_score,
+    )

@@ -82,7 +82,7 @@ async def test_a_new_socket_reads_back_what_was_said_while_disconnected(
         fake.conversations.say("Retrain when precision drops.", user="U7",
                                thread_ts=thread.message_id)  # fmt: skip
         await fake.wait_connected(timeout=15, connections=2)
-        for _ in range(300):  # the new socket's hello makes the bot read the thread back
+        for _ in range(1000):  # the new socket's hello makes the bot read the thread back
             if [c for c in fake.calls_to("reactions.add") if c.params["name"] == "eyes"]:
                 break
             await asyncio.sleep(0.02)
