@@ -139,3 +139,18 @@ async def test_answers_written_while_the_bot_was_down_are_graded_after_restart(
         assert sorted(feedback) == ["U1", "U2"]
     finally:
         await bot.stop()
+
+
+@pytest.mark.postgres
+async def test_an_answer_that_could_not_be_stored_is_not_acknowledged(
+    pg_database_url: str, fake: FakeSlack
+) -> None:
+    bot = await SlackBot.start(pg_database_url, fake)
+    try:
+        thread = await bot.post_question()
+        # PostgreSQL refuses a message id longer than its column: the store fails.
+        event = slack_api.message_event(ANSWER, user="U1", ts="9" * 80, thread_ts=thread)
+        assert await bot.event(event, event_id="EvBad") >= 500  # so Slack delivers it again
+        assert await _answers(bot) == 0
+    finally:
+        await bot.stop()
