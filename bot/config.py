@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SHIPPED_QUESTIONS = Path(__file__).resolve().parent.parent / "questions"
@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     discord_sync_guild: int | None = Field(None, validation_alias="DISCORD_SYNC_GUILD")
     discord_shards: int | None = Field(None, ge=0, validation_alias="DISCORD_SHARDS")
     """0 lets Discord choose the shard count (AutoShardedBot); unset runs one connection."""
+    discord_shard_count: int | None = Field(
+        None, ge=1, le=10_000, validation_alias="DISCORD_SHARD_COUNT"
+    )
+    """The bot's total number of shards when replicas share them out (with DISCORD_SHARD_IDS)."""
+    discord_shard_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, validation_alias="DISCORD_SHARD_IDS"
+    )
+    """The shards this replica runs, e.g. `0,1` on one replica and `2,3` on another."""
     discord_application_id: int | None = Field(None, validation_alias="DISCORD_APPLICATION_ID")
 
     @field_validator("admins", mode="before")
@@ -106,6 +114,25 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in re.split(r"[,\s]+", value) if part.strip()]
         return value
+
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _split_shards(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in re.split(r"[,\s]+", value) if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        if self.discord_shard_ids:
+            if self.discord_shard_count is None:
+                raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total)")
+            outside = [i for i in self.discord_shard_ids if not 0 <= i < self.discord_shard_count]
+            if outside:
+                raise ValueError(
+                    f"DISCORD_SHARD_IDS {outside} are outside 0..{self.discord_shard_count - 1}"
+                )
+        return self
 
     @field_validator("questions_dirs", mode="before")
     @classmethod

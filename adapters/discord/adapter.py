@@ -66,7 +66,7 @@ class DiscordAdapter:
         self._token = settings.discord_token.get_secret_value() if settings.discord_token else ""
         point_at(settings.discord_api_url)
         self.bot = make_bot(
-            self, sharded=settings.discord_shards is not None,
+            self, sharded=settings.discord_shards is not None or bool(settings.discord_shard_ids),
             **_shard_kwargs(settings), **bot_options,
         )  # fmt: skip
         self._on_event: EventHandler | None = None
@@ -253,6 +253,12 @@ def _thread_name(card: Card) -> str:
 
 
 def _shard_kwargs(settings: Settings) -> dict[str, Any]:
-    if settings.discord_shards is None or settings.discord_shards == 0:
-        return {}
-    return {"shard_count": settings.discord_shards}
+    """This replica's shards: a subset of the bot's (DISCORD_SHARD_IDS of DISCORD_SHARD_COUNT),
+    or all of DISCORD_SHARDS, or Discord's recommended count (0)."""
+    if settings.discord_shard_ids:
+        return {
+            "shard_ids": list(settings.discord_shard_ids),
+            "shard_count": settings.discord_shard_count,
+        }
+    count = settings.discord_shard_count or settings.discord_shards
+    return {"shard_count": count} if count else {}

@@ -414,3 +414,8 @@ async def test_an_answer_written_during_a_lost_session_is_graded_once(bot: Disco
     await bot.app.answers.catch_up_all("discord")  # reading back again takes nothing twice
     await bot.app.grading.drain()
     assert len(bot.fake.requests_to("POST", rf"/channels/{dm}/messages")) == 1
+
+
+async def test_a_replica_runs_only_its_own_shards(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, DISCORD_SHARD_COUNT="4", DISCORD_SHARD_IDS="2") as replica:
+        assert [p.get("shard") for p in replica.fake.identify_payloads] == [[2, 4]]

@@ -39,3 +39,12 @@ def test_database_urls_get_the_async_driver(given: str, used: str) -> None:
 def test_an_unsupported_database_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported database"):
         async_url("mysql://root@localhost/x")
+
+
+def test_shard_ids_need_the_total_and_must_lie_within_it() -> None:
+    ok = Settings(_env_file=None, DISCORD_SHARD_COUNT="4", DISCORD_SHARD_IDS="0, 2")  # type: ignore[call-arg]
+    assert ok.discord_shard_ids == [0, 2]
+    with pytest.raises(ValidationError, match="needs DISCORD_SHARD_COUNT"):
+        Settings(_env_file=None, DISCORD_SHARD_IDS="1")  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="outside 0..3"):
+        Settings(_env_file=None, DISCORD_SHARD_COUNT="4", DISCORD_SHARD_IDS="4")  # type: ignore[call-arg]
