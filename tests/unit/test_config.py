@@ -46,5 +46,5 @@ def test_shard_ids_need_the_total_and_must_lie_within_it() -> None:
     assert ok.discord_shard_ids == [0, 2]
     with pytest.raises(ValidationError, match="needs DISCORD_SHARD_COUNT"):
         Settings(_env_file=None, DISCORD_SHARD_IDS="1")  # type: ignore[call-arg]
-    with pytest.raises(ValidationError, match="outside 0..3"):
+    with pytest.raises(ValidationError, match=r"outside 0\.\.3"):
         Settings(_env_file=None, DISCORD_SHARD_COUNT="4", DISCORD_SHARD_IDS="4")  # type: ignore[call-arg]
