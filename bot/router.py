@@ -187,6 +187,7 @@ class Router:
                 "workspace, for good. To go ahead, run `/drill forget-me confirm`.",
             )
         removed = await self._stats.forget(event.user)
+        self._answers.forget_member(event.user)
         return cards.notice(
             "Your OpsDrill data is deleted",
             f"Removed {removed} answer(s) with their grades. If you answer again, you start "

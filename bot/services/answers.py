@@ -10,7 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.background import Background
 from bot.clock import Clock
-from bot.domain import AnswerDeleted, AnswerEdited, AnswerPosted, Card, MessageRef, Reaction
+from bot.domain import (
+    AnswerDeleted,
+    AnswerEdited,
+    AnswerPosted,
+    Card,
+    MessageRef,
+    Reaction,
+    UserRef,
+)
 from bot.services import cards
 from bot.services.grading import GradingService, enqueue
 from bot.services.messenger import Messenger
@@ -36,6 +44,10 @@ class AnswerService:
         self._messenger = messenger
         self._grading = grading
         self._background = background
+        # Ids every answer needs before its ack, remembered: teams are never deleted, and a
+        # member only by forget-me, which tells this service (`forget_member`).
+        self._teams: dict[tuple[str, str], int] = {}
+        self._members: dict[UserRef, tuple[int, str]] = {}
 
     async def accept_answer(self, event: AnswerPosted) -> Card | None:
         """Store the answer and its grading job in one transaction and return: the caller
@@ -55,14 +67,13 @@ class AnswerService:
             elif rnd.status != "open" or _written_at(event, now) >= rnd.closes_at:
                 refusal = _closed_notice()
             else:
-                name = scrub(event.author_name)
-                member = await repo.member_for(session, event.author, name, now)
+                member_id = await self._member_id(session, event.author, event.author_name, now)
                 answer_id = await repo.insert_ignoring_conflict(
                     session,
                     Answer,
                     {
                         "round_id": rnd.id,
-                        "member_id": member.id,
+                        "member_id": member_id,
                         "message_id": event.message.message_id,
                         "text": text,
                         "private": event.private,
@@ -74,8 +85,8 @@ class AnswerService:
                 )
                 if answer_id is None:
                     return None  # the platform delivered this message twice
-                await _count(session, rnd.id, member.id, answer_id, now)
-                enqueue(session, now, answer_id=answer_id)
+                await _count(session, rnd.id, member_id, answer_id, now)
+                await enqueue(session, now, answer_id=answer_id)
         if refusal is not None:
             if event.private:
                 return refusal
@@ -112,7 +123,7 @@ class AnswerService:
                 answer.edited_at = now
                 answer.status = "counted"
                 await _count(session, rnd.id, answer.member_id, answer.id, now)
-                enqueue(session, now, answer_id=answer.id)
+                await enqueue(session, now, answer_id=answer.id)
         if refusal is not None:
             self._tell(event.thread, refusal, event)
             return
@@ -157,6 +168,26 @@ class AnswerService:
             else:
                 previous.status = "counted"
                 entry.answer_id = previous.id
+
+    async def _member_id(
+        self, session: AsyncSession, user: UserRef, name: str, now: datetime
+    ) -> int:
+        """The author's member id: from memory when seen before under the same name (every
+        answer needs it before its ack), else created or renamed in the caller's transaction."""
+        name = scrub(name)
+        seen = self._members.get(user)
+        if seen is not None and (not name or seen[1] == name):
+            return seen[0]
+        team_key = (user.platform, user.team_id)
+        if team_key not in self._teams:
+            self._teams[team_key] = (await repo.team_for(session, *team_key, now)).id
+        member_id = await repo.member_id(session, self._teams[team_key], user.user_id, name, now)
+        self._members[user] = (member_id, name)
+        return member_id
+
+    def forget_member(self, user: UserRef) -> None:
+        """Drop what is remembered of `user` (their data was deleted)."""
+        self._members.pop(user, None)
 
     async def catch_up_all(self, platform: str) -> int:
         """Read back every open round's thread on `platform`; how many answers were new."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import update as sa_update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -106,19 +108,21 @@ def enqueue(
     turn_id: int | None = None,
     delay: timedelta = timedelta(0),
     regrade: bool = False,
-) -> None:
-    """Add a grading job in the caller's transaction, so the work and its job land together."""
-    session.add(
-        GradingJob(
-            answer_id=answer_id,
-            turn_id=turn_id,
-            regrade=regrade,
-            status="pending",
-            attempts=0,
-            run_after=now + delay,
-            created_at=now,
-            updated_at=now,
-        )
+) -> Awaitable[Any]:
+    """Add a grading job in the caller's transaction, so the work and its job land together.
+    Await the result (a plain INSERT: no ORM object on the path every answer takes)."""
+    return session.execute(
+        insert(GradingJob),
+        {
+            "answer_id": answer_id,
+            "turn_id": turn_id,
+            "regrade": regrade,
+            "status": "pending",
+            "attempts": 0,
+            "run_after": now + delay,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
 
 
@@ -308,7 +312,7 @@ class GradingService:
                 regrades = await _regrades_queued(session, turn_id)
                 if regrades < MAX_REGRADES:
                     delay = self._regrade_after * 2**regrades
-                    enqueue(session, now, turn_id=turn_id, delay=delay, regrade=True)
+                    await enqueue(session, now, turn_id=turn_id, delay=delay, regrade=True)
         if delivery is not None:
             await turns.deliver(delivery)
 
@@ -389,7 +393,7 @@ class GradingService:
             session.add(row)
             if grade.provisional and len(earlier) < MAX_REGRADES:
                 delay = self._regrade_after * 2 ** len(earlier)
-                enqueue(session, now, answer_id=answer_id, delay=delay, regrade=True)
+                await enqueue(session, now, answer_id=answer_id, delay=delay, regrade=True)
             await session.flush()
             grade_id = row.id if notice else None
         return stored, grade_id
@@ -398,22 +402,35 @@ class GradingService:
         self, grade_id: int, work: _Work, grade: GradeResult, *, update: bool
     ) -> bool:
         """Tell the author, then mark the feedback delivered; False (still owed, sent again
-        after the lease) if the platform failed."""
-        if work.thread is not None:
-            try:
-                await self._messenger.reply(
-                    work.thread,
-                    cards.feedback_card(work.question, grade, update=update),
-                    private_to=work.author,
-                )
-            except Exception:
-                log.exception(
-                    "could not deliver feedback for answer %s in %s; will retry",
-                    work.answer_id,
-                    work.thread.channel,
-                )
-                return False
-        await self._notified(grade_id)
+        after the lease) if the platform failed.
+
+        A crash between the platform taking the message and the mark committing sends it
+        twice (no chat platform de-duplicates an ephemeral message), so that gap is kept to
+        one UPDATE: on PostgreSQL the connection is taken before sending, never waited for
+        after. (SQLite has one connection, which the acks must not wait on during a send.)"""
+        async with self._sessions() as session:
+            if session.bind.dialect.name != "sqlite":
+                await session.connection()
+            if work.thread is not None:
+                try:
+                    await self._messenger.reply(
+                        work.thread,
+                        cards.feedback_card(work.question, grade, update=update),
+                        private_to=work.author,
+                    )
+                except Exception:
+                    log.exception(
+                        "could not deliver feedback for answer %s in %s; will retry",
+                        work.answer_id,
+                        work.thread.channel,
+                    )
+                    return False
+            await session.execute(
+                sa_update(Grade)
+                .where(Grade.id == grade_id)
+                .values(notice=None, notice_lease_until=None)
+            )
+            await session.commit()
         if work.message is not None and not update:
             try:
                 await self._messenger.react(work.message, Reaction.GRADED)
@@ -424,7 +441,7 @@ class GradingService:
     async def _notified(self, grade_id: int) -> None:
         async with self._sessions.begin() as session:
             await session.execute(
-                update(Grade)
+                sa_update(Grade)
                 .where(Grade.id == grade_id)
                 .values(notice=None, notice_lease_until=None)
             )

@@ -228,7 +228,7 @@ class InterviewService:
                 live.interview.last_active_at = now
                 await session.flush()
                 if not await store.grading_queued(session, live.turn.id):
-                    enqueue(session, now, turn_id=live.turn.id)
+                    await enqueue(session, now, turn_id=live.turn.id)
                 queued = True
         if queued:
             self._grading.wake()

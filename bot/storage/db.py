@@ -23,7 +23,12 @@ def async_url(url: str) -> str:
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url`; SQLite gets foreign keys, WAL and a busy timeout."""
-    engine = create_async_engine(async_url(url), **kwargs)
+    target = async_url(url)
+    if target.startswith("sqlite") and ":memory:" not in target:
+        # SQLite takes one writer at a time: connections of our own waiting on each other's
+        # locks only add SQLite's busy-wait sleeps. One connection queues them in order.
+        kwargs = {"pool_size": 1, "max_overflow": 0, **kwargs}
+    engine = create_async_engine(target, **kwargs)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import bindparam, case, delete, func, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,15 +21,26 @@ async def insert_ignoring_conflict(
     """INSERT … ON CONFLICT DO NOTHING; the new row's primary key (its first column), or None
     if the row already existed.
     This is how a second process (or a retry) finds the row taken without an error."""
-    dialect = session.bind.dialect.name
+    stmt = _insert_ignoring(
+        session.bind.dialect.name, model, tuple(sorted(values)), tuple(conflict)
+    )
+    return (await session.execute(stmt, values)).scalar_one_or_none()
+
+
+@functools.cache
+def _insert_ignoring(
+    dialect: str, model: type[Base], columns: tuple[str, ...], conflict: tuple[str, ...]
+) -> Any:
+    # One statement object per shape, values bound at execution: SQLAlchemy compiles it once
+    # instead of once per row (this is on the path every answer takes before its ack).
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
+    table = sa_inspect(model).local_table
+    return (
         insert(model)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=conflict)
+        .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
+        .on_conflict_do_nothing(index_elements=list(conflict))
         .returning(*sa_inspect(model).primary_key)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def team_for(session: AsyncSession, platform: str, team_id: str, now: datetime) -> Team:
@@ -76,6 +88,27 @@ async def member_for(session: AsyncSession, user: UserRef, name: str, now: datet
     if name and member.display_name != name:
         member.display_name = name
     return member
+
+
+async def member_id(
+    session: AsyncSession, team_id: int, user_id: str, name: str, now: datetime
+) -> int:
+    """The member's id in one statement: created on first sight, its display name kept
+    current (an empty name keeps the one stored)."""
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    new = insert(Member).values(
+        team_id=team_id, external_id=user_id, display_name=name, created_at=now
+    )
+    stmt = new.on_conflict_do_update(
+        index_elements=["team_id", "external_id"],
+        set_={
+            "display_name": case(
+                (new.excluded.display_name != "", new.excluded.display_name),
+                else_=Member.display_name,
+            )
+        },
+    ).returning(Member.id)
+    return int((await session.execute(stmt)).scalar_one())
 
 
 async def round_for_thread(
