@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -177,10 +176,10 @@ async def post_question(http: aiohttp.ClientSession, app: App, fake: FakeSlack) 
 
 
 async def feedback_done(
-    fake: FakeSlack, thread_ts: str, people: set[str], timeout: float
-) -> float | None:  # noqa: ASYNC109
+    fake: FakeSlack, thread_ts: str, people: set[str], within: float
+) -> float | None:
     """Wait until each of `people` got feedback in the thread; when (monotonic), or None."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     seen: set[str] = set()
     scanned = 0
     while time.monotonic() < deadline:
@@ -231,7 +230,7 @@ async def run(sizes: list[int], database: str, repeats: int) -> None:
                     lat, last_ack, failed = await fire(http, bot, burst)
                     ours += lat
                     people = {f"U{size}x{r}{n:05d}" for n in range(size)}
-                    done = await feedback_done(fake, thread, people, timeout=180)
+                    done = await feedback_done(fake, thread, people, within=180)
                     delays.append(None if done is None else done - last_ack)
                     lat_b, _, failed_b = await fire(http, bare, signed_burst(thread, size, "b"))
                     theirs += lat_b
@@ -244,7 +243,8 @@ async def run(sizes: list[int], database: str, repeats: int) -> None:
             await fake.stop()
     print()
     print(
-        "| burst | OpsDrill ack p50 / p99 | bare Bolt p50 / p99 | ratio p50 / p99 | last feedback after last ack |"
+        "| burst | OpsDrill ack p50 / p99 | bare Bolt p50 / p99 | ratio p50 / p99 "
+        "| last feedback after last ack |"
     )
     print("| --- | --- | --- | --- | --- |")
     for size, ours, theirs, delays in rows:
