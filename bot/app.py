@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.grading.anthropic import AnthropicGrader
 from bot.grading.base import Grader
 from bot.grading.fallback import FallbackGrader
+from bot.grading.limit import AdaptiveLimit
 from bot.grading.offline import OfflineGrader
 from bot.ports import ChatAdapter
 from bot.questions.bank import Bank, load_bank
@@ -45,12 +46,20 @@ class ConfigError(Exception):
     """Settings that cannot work, explained for the operator."""
 
 
-def build_grader(settings: Settings, bank: Bank) -> Grader:
-    """Offline without a key; with one, Claude first and the offline grader as the fallback."""
+def uses_llm(settings: Settings) -> bool:
+    """Whether grading goes to Claude: asked for, or `auto` with a key."""
+    if settings.grader == "offline":
+        return False
+    return settings.grader == "anthropic" or settings.anthropic_api_key is not None
+
+
+def build_grader(settings: Settings, bank: Bank, *, limit: AdaptiveLimit | None = None) -> Grader:
+    """Offline without a key; with one, Claude first (its calls under `limit`) and the offline
+    grader as the fallback."""
     offline = OfflineGrader(bank)
-    key = settings.anthropic_api_key
-    if settings.grader == "offline" or (settings.grader == "auto" and key is None):
+    if not uses_llm(settings):
         return offline
+    key = settings.anthropic_api_key
     if key is None:
         raise ConfigError("OPSDRILL_GRADER=anthropic needs ANTHROPIC_API_KEY to be set.")
     llm = AnthropicGrader(
@@ -59,6 +68,7 @@ def build_grader(settings: Settings, bank: Bank) -> Grader:
         base_url=settings.anthropic_base_url,
         timeout=settings.grader_timeout,
         max_retries=settings.grader_retries,
+        limit=limit,
     )
     return FallbackGrader(llm, offline)
 
@@ -100,7 +110,10 @@ class App:
         """Everything wired, the database migrated and the questions synced; nothing started."""
         clock = clock or SystemClock()
         bank = bank or load_bank(settings.bank_dirs)
-        grader = grader or build_grader(settings, bank)
+        llm_limit = None
+        if grader is None and uses_llm(settings):
+            llm_limit = AdaptiveLimit(settings.llm_concurrency)
+        grader = grader or build_grader(settings, bank, limit=llm_limit)
         engine = make_engine(settings.database_url)
         if upgrade:
             await migrate.upgrade(engine)
@@ -115,6 +128,8 @@ class App:
             messenger=messenger,
             lease=timedelta(seconds=settings.grading_lease),
             regrade_after=timedelta(seconds=settings.regrade_after),
+            llm_limit=llm_limit,
+            batch=settings.grading_workers,
         )
         leaderboard = LeaderboardService(sessions=sessions)
         stats = StatsService(sessions=sessions)
@@ -207,8 +222,7 @@ class App:
         for adapter in self.messenger.adapters:
             await self.answers.catch_up_all(adapter.platform)
         if workers:
-            for _ in range(self.settings.grading_workers):
-                self._workers.append(asyncio.create_task(self.grading.work(self._stop)))
+            self._workers.append(asyncio.create_task(self.grading.work(self._stop)))
         if schedule:
             await self.scheduler.start()
 
@@ -220,6 +234,7 @@ class App:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=5)
         self._workers.clear()
+        await self.grading.close()
         for adapter in self.messenger.adapters:
             try:
                 await adapter.stop()

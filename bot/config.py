@@ -61,6 +61,10 @@ class Settings(BaseSettings):
         "mon:foundation,fri:system-design", validation_alias="OPSDRILL_WEEKDAY_PLAN"
     )
     grading_workers: int = Field(2, ge=1, le=32, validation_alias="OPSDRILL_GRADING_WORKERS")
+    """Jobs the offline grader takes at once (a batch); the LLM grader's are set by the next."""
+    llm_concurrency: int = Field(16, ge=1, le=256, validation_alias="OPSDRILL_LLM_CONCURRENCY")
+    """LLM calls in flight at most; halved when the API says it is overloaded (429, 529), then
+    grown back by about one per round of successful calls."""
     grading_lease: float = Field(60.0, ge=1, le=3600, validation_alias="OPSDRILL_GRADING_LEASE")
     """Seconds a grading worker holds a job (renewed while it grades): how long a job, or its
     feedback, waits when the worker holding it died."""
@@ -91,6 +95,11 @@ class Settings(BaseSettings):
     slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
     slack_client_secret: SecretStr | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
     slack_api_url: str | None = Field(None, validation_alias="SLACK_API_URL")
+    slack_rate_limits: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict, validation_alias="SLACK_RATE_LIMITS"
+    )
+    """Calls a minute per Web API method and workspace (chat.postMessage: per channel), in
+    place of Slack's tiers, e.g. `{"reactions.add": 100}`."""
 
     discord_token: SecretStr | None = Field(None, validation_alias="DISCORD_TOKEN")
     discord_api_url: str | None = Field(None, validation_alias="DISCORD_API_URL")

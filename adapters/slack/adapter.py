@@ -9,10 +9,8 @@ do their work in lazy listeners."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
 from datetime import datetime
 from typing import Any, Literal
 
@@ -26,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks, history
 from adapters.slack.guard import events_guard
+from adapters.slack.limits import PacedWebClient, SlackLimits
 from adapters.slack.payloads import (
     PRIVATE_ANSWER_VIEW,
     answer_event,
@@ -63,7 +62,6 @@ SCOPES = [
     "commands", "chat:write", "reactions:write", "users:read", "channels:history",
     "groups:history", "im:history", "im:write",
 ]  # fmt: skip
-POST_INTERVAL = 1.0  # Slack allows about one message per second per channel
 
 
 class SlackAdapter:
@@ -78,15 +76,19 @@ class SlackAdapter:
         mode: Literal["socket", "http"] = "socket",
         host: str = "0.0.0.0",
         port: int = 3000,
+        limits: SlackLimits | None = None,
     ) -> None:
         self._settings = settings
+        # Slack's per-method, per-workspace tiers (posts: one a second per channel), shared
+        # by every workspace's client.
+        self._limits = limits or SlackLimits.per_minute(settings.slack_rate_limits)
         self._mode = mode
         self._host, self._port = host, port
         self._api_url = settings.slack_api_url or AsyncWebClient.BASE_URL
         self._multi = bool(settings.slack_client_id and settings.slack_client_secret)
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         self._engine = make_engine(settings.database_url) if self._multi else None
-        self.client = self._web_client(None if self._multi else token)
+        self.client = self._web_client(None if self._multi else token, team_id="")
         self.app = AsyncApp(
             client=self.client,
             token=None if self._multi else token,
@@ -100,8 +102,6 @@ class SlackAdapter:
         self._clients: dict[str, AsyncWebClient] = {}
         self._names: dict[tuple[str, str], str] = {}
         self._dm_channels: dict[tuple[str, str], str] = {}
-        self._last_post: dict[str, float] = {}
-        self._post_locks: dict[str, asyncio.Lock] = {}
         self._after_ack = Background()
         self._hellos = 0
         self._runner: web.AppRunner | None = None
@@ -173,14 +173,13 @@ class SlackAdapter:
 
     async def post(self, channel: ChannelRef, card: Card, *, key: str | None = None) -> MessageRef:
         client = await self._client_for(channel.team_id)
-        async with self._paced(channel.channel_id):
-            response = await client.chat_postMessage(
-                channel=channel.channel_id,
-                text=blocks.fallback_text(card),
-                blocks=blocks.card_blocks(card),
-                unfurl_links=False,
-                metadata=history.post_metadata(key),
-            )
+        response = await client.chat_postMessage(
+            channel=channel.channel_id,
+            text=blocks.fallback_text(card),
+            blocks=blocks.card_blocks(card),
+            unfurl_links=False,
+            metadata=history.post_metadata(key),
+        )
         ts = str(response["ts"])
         return MessageRef(channel, ts, ts)
 
@@ -217,15 +216,14 @@ class SlackAdapter:
                 blocks=blocks.card_blocks(card),
             )
             return None
-        async with self._paced(parent.channel.channel_id):
-            response = await client.chat_postMessage(
-                channel=parent.channel.channel_id,
-                thread_ts=thread_ts,
-                reply_broadcast=broadcast,
-                text=blocks.fallback_text(card),
-                blocks=blocks.card_blocks(card),
-                unfurl_links=False,
-            )
+        response = await client.chat_postMessage(
+            channel=parent.channel.channel_id,
+            thread_ts=thread_ts,
+            reply_broadcast=broadcast,
+            text=blocks.fallback_text(card),
+            blocks=blocks.card_blocks(card),
+            unfurl_links=False,
+        )
         return MessageRef(parent.channel, str(response["ts"]), thread_ts)
 
     async def send_dm(self, user: UserRef, card: Card) -> MessageRef | None:
@@ -322,8 +320,14 @@ class SlackAdapter:
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def _web_client(self, token: str | None) -> AsyncWebClient:
-        return AsyncWebClient(token=token, base_url=self._api_url, retry_handlers=retry_handlers())
+    def _web_client(self, token: str | None, *, team_id: str) -> AsyncWebClient:
+        return PacedWebClient(
+            limits=self._limits,
+            team_id=team_id,
+            token=token,
+            base_url=self._api_url,
+            retry_handlers=retry_handlers(),
+        )
 
     def _oauth_settings(self) -> AsyncOAuthSettings | None:
         if not self._multi or self._engine is None:
@@ -346,7 +350,7 @@ class SlackAdapter:
             bot = await store.async_find_bot(enterprise_id=None, team_id=team_id) if store else None
             if bot is None or not bot.bot_token:
                 raise LookupError(f"OpsDrill is not installed in Slack team {team_id}")
-            self._clients[team_id] = self._web_client(bot.bot_token)
+            self._clients[team_id] = self._web_client(bot.bot_token, team_id=team_id)
         return self._clients[team_id]
 
     async def _name(self, team_id: str, user_id: str) -> str:
@@ -363,27 +367,6 @@ class SlackAdapter:
                 log.warning("Slack: could not look up the name of a user in team %s", team_id)
                 return user_id
         return self._names[key]
-
-    def _paced(self, channel_id: str) -> _Pace:
-        lock = self._post_locks.setdefault(channel_id, asyncio.Lock())
-        return _Pace(lock, self._last_post, channel_id)
-
-
-class _Pace:
-    """Holds a channel's posts to about one a second, Slack's per-channel limit."""
-
-    def __init__(self, lock: asyncio.Lock, last: dict[str, float], channel_id: str) -> None:
-        self._lock, self._last, self._channel = lock, last, channel_id
-
-    async def __aenter__(self) -> None:
-        await self._lock.acquire()
-        wait = self._last.get(self._channel, 0.0) + POST_INTERVAL - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._last[self._channel] = time.monotonic()
-        self._lock.release()
 
 
 async def _ack(ack: Any) -> None:

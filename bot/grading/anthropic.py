@@ -13,6 +13,7 @@ from anthropic.types import MessageParam, TextBlockParam, ToolParam
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.grading.base import Flag, Grade, PointGrade, Usage, Verdict
+from bot.grading.limit import AdaptiveLimit, LimitCalls
 from bot.grading.prompt import TOOL_NAME, grade_tool, new_tag, system_text, user_text
 from bot.grading.text import is_injection, is_term_list, sentences
 from bot.questions.schema import Question
@@ -65,11 +66,17 @@ class AnthropicGrader:
         base_url: str | None = None,
         timeout: float = 60.0,
         max_retries: int = 3,
+        limit: AdaptiveLimit | None = None,
     ) -> None:
         self._model = model
-        # The SDK retries 408, 409, 429 and 5xx (529 included) itself, honouring Retry-After.
+        # The SDK retries 408, 409, 429 and 5xx (529 included) itself, honouring Retry-After;
+        # the limit's middleware runs inside that loop, so it sees (and paces) every attempt.
         self._client = anthropic.AsyncAnthropic(
-            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            middleware=None if limit is None else [LimitCalls(limit)],
         )
 
     @property

@@ -1,53 +1,34 @@
-"""Durable grading: a job row per answer, claimed under a lease by a pool of workers."""
+"""Durable grading: a job row per answer, claimed under a lease, graded many at a time."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any, Protocol
 
 from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy import update as sa_update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.domain import Card, ChannelRef, MessageRef, Reaction, UserRef
-from bot.grading.base import Flag, Grader
+from bot.domain import Card, UserRef
 from bot.grading.base import Grade as GradeResult
+from bot.grading.base import Grader
+from bot.grading.limit import AdaptiveLimit
 from bot.questions.schema import Question
-from bot.services import cards
-from bot.services.interview_store import point_grades
+from bot.services.feedback import FIRST, UPDATE, AnswerWork, FeedbackSender, Owed, load_answer
 from bot.services.messenger import Messenger
-from bot.storage.models import (
-    Answer,
-    Channel,
-    Grade,
-    GradingJob,
-    Member,
-    QuestionVersion,
-    Round,
-    Team,
-)
+from bot.storage.models import Answer, Grade, GradingJob
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=1)  # renewed while grading runs; a dead worker's job waits this long
-GIVE_UP_FEEDBACK = timedelta(days=1)
+LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 MAX_REGRADES = 6  # provisional grades retried after 5, 10, 20, 40, 80, 160 minutes
 REGRADE_AFTER = timedelta(minutes=5)
-
-
-class _Stored(Enum):
-    FIRST = "first"
-    REPLACES_PROVISIONAL = "replaces provisional"
-    AGAIN = "again"
-    STALE = "stale"
-    LOST = "lost"  # another worker holds the job now; its grade is the one kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +42,6 @@ class Claim:
     answer_id: int | None
     turn_id: int | None
     regrade: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _Work:
-    answer_id: int
-    revision: int
-    text: str
-    question: Question
-    thread: MessageRef | None
-    message: MessageRef | None
-    author: UserRef
 
 
 class TurnGrading(Protocol):
@@ -127,6 +97,11 @@ def enqueue(
 
 
 class GradingService:
+    """Grading jobs, claimed in batches by a pump that keeps as many in flight as may be
+    graded at once: the LLM's call limit (which moves with the API's load), or a fixed batch
+    for a grader without one. Each job keeps its own lease while it grades; its feedback is
+    sent beside the pump, so a slow platform never holds up grading."""
+
     def __init__(
         self,
         *,
@@ -136,6 +111,8 @@ class GradingService:
         messenger: Messenger,
         lease: timedelta = LEASE,
         regrade_after: timedelta = REGRADE_AFTER,
+        llm_limit: AdaptiveLimit | None = None,
+        batch: int = 2,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -143,120 +120,145 @@ class GradingService:
         self._messenger = messenger
         self._lease = lease
         self._regrade_after = regrade_after
+        self.llm_limit = llm_limit
+        self._batch = batch
         self._wake = asyncio.Event()
         self.turns: TurnGrading | None = None
+        self.feedback = FeedbackSender(
+            sessions=sessions, clock=clock, messenger=messenger, lease=lease
+        )
 
     def wake(self) -> None:
         """Tell idle workers there is new work."""
         self._wake.set()
 
+    @property
+    def room(self) -> int:
+        """How many jobs to hold at once: for the LLM, its call limit and a quarter more, loaded
+        and waiting, so a call that ends is followed at once by the next."""
+        if self.llm_limit is None:
+            return self._batch
+        return self.llm_limit.current + max(1, self.llm_limit.current // 4)
+
     async def claim(self, *, round_id: int | None = None) -> Claim | None:
         """Take the oldest runnable job (or one whose worker's lease ran out) and lease it."""
+        claims = await self.claim_batch(1, round_id=round_id)
+        return claims[0] if claims else None
+
+    async def claim_batch(self, size: int, *, round_id: int | None = None) -> list[Claim]:
+        """Take up to `size` of the oldest runnable jobs in one transaction and lease them."""
+        if size < 1:
+            return []
         now = self._clock.now()
         runnable = or_(
             (GradingJob.status == "pending") & (GradingJob.run_after <= now),
             (GradingJob.status == "running") & (GradingJob.lease_until < now),
         )
-        stmt = select(GradingJob).where(runnable).order_by(GradingJob.id).limit(1)
+        stmt = select(GradingJob).where(runnable).order_by(GradingJob.id).limit(size)
         if round_id is not None:
             stmt = stmt.join(Answer, Answer.id == GradingJob.answer_id).where(
                 Answer.round_id == round_id
             )
         async with self._sessions.begin() as session:
-            # Lock the job row alone: the join must not lock (or wait on) the answer.
-            job = (
-                await session.execute(stmt.with_for_update(skip_locked=True, of=GradingJob))
-            ).scalar_one_or_none()
-            if job is None:
-                return None
-            job.status = "running"
-            job.attempts += 1
-            job.lease_until = now + self._lease
-            job.updated_at = now
-            return Claim(job.id, job.attempts, job.answer_id, job.turn_id, job.regrade)
+            # Lock the job rows alone: the join must not lock (or wait on) the answers.
+            jobs = (
+                await session.scalars(stmt.with_for_update(skip_locked=True, of=GradingJob))
+            ).all()
+            claims = []
+            for job in jobs:
+                job.status = "running"
+                job.attempts += 1
+                job.lease_until = now + self._lease
+                job.updated_at = now
+                claims.append(Claim(job.id, job.attempts, job.answer_id, job.turn_id, job.regrade))
+            return claims
 
     async def run(self, claim: Claim) -> None:
-        """Grade the job's answer, store the grade, then tell the author."""
-        if claim.turn_id is not None:
-            await self._run_turn(claim, claim.turn_id)
-            return
-        async with self._sessions() as session:
-            loaded = await self._load(session, claim.answer_id)
-        if loaded is None:
-            await self._release(claim, "done")
-            return
-        grade = await self._grade(claim, loaded.question, loaded.text)
-        if grade is None:
-            return
-        stored, grade_id = await self._store(claim, loaded.answer_id, loaded.revision, grade)
-        if grade_id is not None:
-            update = stored is _Stored.REPLACES_PROVISIONAL
-            await self._notify(grade_id, loaded, grade, update=update)
-
-    async def resend_feedback(self, *, batch: int = 50) -> int:
-        """Deliver feedback still owed after its sender's lease ran out (it crashed, or the
-        platform failed); how many were sent now. A feedback owed for a day is given up."""
-        now = self._clock.now()
-        owed = (
-            select(Grade.id)
-            .where(
-                Grade.notice.is_not(None),
-                Grade.notice_lease_until < now,
-                Grade.created_at > now - GIVE_UP_FEEDBACK,
-            )
-            .order_by(Grade.id)
-            .limit(batch)
-        )
-        async with self._sessions.begin() as session:
-            claimed = (
-                (
-                    await session.execute(
-                        update(Grade)
-                        .where(Grade.id.in_(owed), Grade.notice_lease_until < now)
-                        .values(notice_lease_until=now + self._lease)
-                        .returning(Grade.id)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            rows = (await session.scalars(select(Grade).where(Grade.id.in_(claimed)))).all()
-        sent = 0
-        for row in rows:
-            async with self._sessions() as session:
-                work = await self._load(session, row.answer_id)
-            if work is None:
-                await self._notified(row.id)
-                continue
-            if await self._notify(row.id, work, stored_grade(row), update=row.notice == "update"):
-                sent += 1
-        return sent
+        """Grade the job's answer, store the grade, then tell the author (and wait for it)."""
+        owed = await self._grade_and_store(claim)
+        if owed is not None:
+            await self.feedback.send(owed)
 
     async def drain(self, *, round_id: int | None = None) -> int:
-        """Run runnable jobs until none is left (and, for all rounds, deliver feedback still
-        owed); the number of jobs run."""
+        """Run runnable jobs, a batch at a time, until none is left, and send the feedback
+        owed; the number of jobs run."""
         count = 0
-        while (claim := await self.claim(round_id=round_id)) is not None:
-            await self.run(claim)
-            count += 1
-        if round_id is None:
-            await self.resend_feedback()
+        await self.feedback.resend_owed()
+        while claims := await self.claim_batch(self.room, round_id=round_id):
+            results = await asyncio.gather(*map(self.run, claims), return_exceptions=True)
+            count += len(claims)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+        await self.feedback.idle()
         return count
 
     async def work(self, stop: asyncio.Event, *, poll: float = 5.0) -> None:
-        """A worker: drain, then sleep until woken, polled or stopped."""
-        while not stop.is_set():
-            try:
-                await self.drain()
-            except Exception:
-                log.exception("grading worker failed; retrying after the poll interval")
-            self._wake.clear()
-            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-            _, pending = await asyncio.wait(
-                waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in pending:
+        """The pump: keep `room` jobs in flight, claimed in batches; send owed feedback whose
+        sender died. Sleeps until woken, a job ends, the poll or the stop."""
+        running: set[asyncio.Task[None]] = set()
+        ended = asyncio.Event()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            ended.set()
+
+        last_resend = -poll
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                ended.clear()
+                try:
+                    if time.monotonic() - last_resend >= poll:
+                        last_resend = time.monotonic()
+                        await self.feedback.resend_owed()
+                    claims = await self.claim_batch(self.room - len(running))
+                except Exception:
+                    log.exception("grading pump failed; retrying after the poll interval")
+                    claims = []
+                    ended.clear()  # wait out the poll, not the next job's end
+                for claim in claims:
+                    task = asyncio.ensure_future(self._pump_one(claim))
+                    running.add(task)
+                    task.add_done_callback(finished)
+                if claims:
+                    continue  # there may be more; the next claim finds out
+                await _first_of(self._wake, stop, ended, timeout=poll)
+            await asyncio.gather(*running, return_exceptions=True)
+        finally:
+            for task in running:  # cancelled: the jobs' leases run out and others take them
                 task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Let the feedback being sent go out (briefly); what is left stays owed."""
+        await self.feedback.close()
+
+    async def _pump_one(self, claim: Claim) -> None:
+        try:
+            owed = await self._grade_and_store(claim)
+        except Exception:
+            log.exception(
+                "grading job %s failed; it runs again once its lease runs out", claim.job_id
+            )
+            return
+        if owed is not None:
+            self.feedback.send_later(owed)
+
+    async def _grade_and_store(self, claim: Claim) -> Owed | None:
+        """Grade the job's answer and store the grade; the feedback it owes, if any."""
+        if claim.turn_id is not None:
+            await self._run_turn(claim, claim.turn_id)
+            return None
+        async with self._sessions() as session:
+            loaded = await load_answer(session, claim.answer_id)
+        if loaded is None:
+            await self._release(claim, "done")
+            return None
+        grade = await self._grade(claim, loaded.question, loaded.text)
+        if grade is None:
+            return None
+        return await self._store(claim, loaded, grade)
 
     # --- one claim -----------------------------------------------------------------------------
 
@@ -316,67 +318,30 @@ class GradingService:
         if delivery is not None:
             await turns.deliver(delivery)
 
-    async def _load(self, session: AsyncSession, answer_id: int | None) -> _Work | None:
-        row = (
-            await session.execute(
-                select(Answer, Round, Channel, Team, Member, QuestionVersion)
-                .join(Round, Round.id == Answer.round_id)
-                .join(Channel, Channel.id == Round.channel_id)
-                .join(Team, Team.id == Channel.team_id)
-                .join(Member, Member.id == Answer.member_id)
-                .join(QuestionVersion, QuestionVersion.id == Round.question_id)
-                .where(Answer.id == answer_id)
-            )
-        ).one_or_none()
-        if row is None or row[0].status == "withdrawn":
-            return None
-        answer, rnd, channel, team, member, question_row = row
-        ref = ChannelRef(team.platform, team.external_id, channel.external_id)
-        thread = MessageRef(ref, rnd.message_id, rnd.message_id) if rnd.message_id else None
-        message = None
-        if thread is not None and not answer.private:
-            message = MessageRef(ref, answer.message_id, rnd.message_id)
-        return _Work(
-            answer_id=answer.id,
-            revision=answer.revision,
-            text=answer.text,
-            question=Question.model_validate(question_row.content),
-            thread=thread,
-            message=message,
-            author=UserRef(team.platform, team.external_id, member.external_id),
-        )
-
-    async def _store(
-        self, claim: Claim, answer_id: int, revision: int, grade: GradeResult
-    ) -> tuple[_Stored, int | None]:
-        """Keep the grade and close the job, if this worker still holds it; with the grade,
-        the feedback it owes the author (the grade's id is returned when one is owed). A
-        provisional grade also queues a regrade, later and later, until a real grade replaces
-        it."""
+    async def _store(self, claim: Claim, work: AnswerWork, grade: GradeResult) -> Owed | None:
+        """Keep the grade and close the job, if this worker still holds it, with the feedback
+        it owes (held by this worker under a lease). A provisional grade also queues a
+        regrade, later and later, until a real grade replaces it."""
         now = self._clock.now()
         async with self._sessions.begin() as session:
             if not await _finish(session, claim, "done", now):
-                return _Stored.LOST, None
-            answer = await session.get(Answer, answer_id)
-            if answer is None or answer.revision != revision:
-                return _Stored.STALE, None
+                return None  # another worker holds the job now; its grade is the one kept
+            answer = await session.get(Answer, work.answer_id)
+            if answer is None or answer.revision != work.revision:
+                return None  # edited since: the new text has its own job
             earlier = (
                 await session.scalars(
                     select(Grade.provisional)
-                    .where(Grade.answer_id == answer_id, Grade.answer_revision == revision)
+                    .where(
+                        Grade.answer_id == work.answer_id, Grade.answer_revision == work.revision
+                    )
                     .order_by(Grade.id)
                 )
             ).all()
-            if not earlier:
-                stored = _Stored.FIRST
-            elif earlier[-1] and not grade.provisional:
-                stored = _Stored.REPLACES_PROVISIONAL
-            else:
-                stored = _Stored.AGAIN
-            notice = {_Stored.FIRST: "first", _Stored.REPLACES_PROVISIONAL: "update"}.get(stored)
+            notice = _notice(earlier, grade) if work.thread is not None else None
             row = Grade(
-                answer_id=answer_id,
-                answer_revision=revision,
+                answer_id=work.answer_id,
+                answer_revision=work.revision,
                 grader=grade.grader,
                 question_version=grade.rubric_version,
                 score=grade.score,
@@ -388,63 +353,16 @@ class GradingService:
                 usage=None if grade.usage is None else asdict(grade.usage),
                 created_at=now,
                 notice=notice,
-                notice_lease_until=now + self._lease if notice else None,
+                notice_lease_until=None if notice is None else now + self._lease,
             )
             session.add(row)
             if grade.provisional and len(earlier) < MAX_REGRADES:
                 delay = self._regrade_after * 2 ** len(earlier)
-                await enqueue(session, now, answer_id=answer_id, delay=delay, regrade=True)
+                await enqueue(session, now, answer_id=work.answer_id, delay=delay, regrade=True)
             await session.flush()
-            grade_id = row.id if notice else None
-        return stored, grade_id
-
-    async def _notify(
-        self, grade_id: int, work: _Work, grade: GradeResult, *, update: bool
-    ) -> bool:
-        """Tell the author, then mark the feedback delivered; False (still owed, sent again
-        after the lease) if the platform failed.
-
-        A crash between the platform taking the message and the mark committing sends it
-        twice (no chat platform de-duplicates an ephemeral message), so that gap is kept to
-        one UPDATE: on PostgreSQL the connection is taken before sending, never waited for
-        after. (SQLite has one connection, which the acks must not wait on during a send.)"""
-        async with self._sessions() as session:
-            if session.bind.dialect.name != "sqlite":
-                await session.connection()
-            if work.thread is not None:
-                try:
-                    await self._messenger.reply(
-                        work.thread,
-                        cards.feedback_card(work.question, grade, update=update),
-                        private_to=work.author,
-                    )
-                except Exception:
-                    log.exception(
-                        "could not deliver feedback for answer %s in %s; will retry",
-                        work.answer_id,
-                        work.thread.channel,
-                    )
-                    return False
-            await session.execute(
-                sa_update(Grade)
-                .where(Grade.id == grade_id)
-                .values(notice=None, notice_lease_until=None)
-            )
-            await session.commit()
-        if work.message is not None and not update:
-            try:
-                await self._messenger.react(work.message, Reaction.GRADED)
-            except Exception:
-                log.warning("could not mark answer %s graded", work.answer_id)
-        return True
-
-    async def _notified(self, grade_id: int) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(
-                sa_update(Grade)
-                .where(Grade.id == grade_id)
-                .values(notice=None, notice_lease_until=None)
-            )
+        if notice is None or row.notice_lease_until is None:
+            return None
+        return Owed(row.id, row.notice_lease_until, work, grade, update=notice == UPDATE)
 
     async def _retry_later(self, claim: Claim, exc: Exception) -> None:
         now = self._clock.now()
@@ -465,6 +383,26 @@ class GradingService:
             "grading job %s failed (attempt %s)%s: %s",
             claim.job_id, claim.attempt, ", giving up" if failed else ", will retry", exc,
         )  # fmt: skip
+
+
+def _notice(earlier: Sequence[bool], grade: GradeResult) -> str | None:
+    """What a new grade owes its author, given whether each earlier grade of the same text was
+    provisional: the first grade, or a real grade replacing a provisional one."""
+    if not earlier:
+        return FIRST
+    if earlier[-1] and not grade.provisional:
+        return UPDATE
+    return None
+
+
+async def _first_of(*events: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109
+    """Wait until one of `events` is set, or `timeout` seconds."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def _holding(claim: Claim) -> Any:
@@ -492,16 +430,3 @@ async def _regrades_queued(session: AsyncSession, turn_id: int) -> int:
         .where(GradingJob.turn_id == turn_id, GradingJob.regrade)
     )
     return int(count or 0)
-
-
-def stored_grade(row: Grade) -> GradeResult:
-    """A stored grade back as the value the feedback card is made from."""
-    return GradeResult(
-        points=tuple(point_grades(row.points) or ()),
-        feedback=row.feedback,
-        grader=row.grader,
-        rubric_version=row.question_version,
-        provisional=row.provisional,
-        flags=frozenset(Flag(f) for f in row.flags),
-        max_score=row.max_score,
-    )

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 
 from adapters.slack import SlackAdapter
+from adapters.slack.limits import SlackLimits
 from bot.app import App
 from bot.clock import FakeClock
 from bot.domain import ChannelRef
@@ -33,14 +34,21 @@ class SlackBot:
 
     @classmethod
     async def start(
-        cls, database_url: str, fake: FakeSlack, *, mode: str = "http", **settings: Any
-    ) -> SlackBot:
+        cls, database_url: str, fake: FakeSlack, *, mode: str = "http",
+        limits: SlackLimits | None = None, **settings: Any,
+    ) -> SlackBot:  # fmt: skip
         values: dict[str, Any] = {
             "SLACK_BOT_TOKEN": "xoxb-test-T1", "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": fake.api_url, **settings,
         }  # fmt: skip
         config = make_settings(database_url, **values)
-        adapter = SlackAdapter(config, mode=mode, host="127.0.0.1", port=0)  # type: ignore[arg-type]
+        adapter = SlackAdapter(
+            config,
+            mode=mode,
+            host="127.0.0.1",
+            port=0,
+            limits=limits,  # type: ignore[arg-type]
+        )
         app = await App.create(config, adapters=[adapter], clock=FakeClock(NOW))
         await app.start(schedule=False, workers=False)
         http = aiohttp.ClientSession() if mode == "http" else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -11,6 +12,7 @@ from bot.config import SHIPPED_QUESTIONS
 from bot.grading.anthropic import AnthropicGrader, GraderUnavailable
 from bot.grading.base import Flag, Verdict
 from bot.grading.fallback import FallbackGrader
+from bot.grading.limit import AdaptiveLimit
 from bot.grading.offline import OfflineGrader
 from bot.questions.bank import load_bank
 from tests.fakes.anthropic_api import FakeAnthropic, answer_in, keyword_grade, status
@@ -217,3 +219,42 @@ async def test_low_confidence_takes_the_majority_of_three_samples(
     assert len(fake_anthropic.requests) == 3
     assert grade.points[3].verdict is Verdict.MISSED
     assert grade.usage is not None and grade.usage.output_tokens == 360
+
+
+async def test_an_overload_halves_the_calls_in_flight_holds_all_back_then_they_grow_back(
+    fake_anthropic: FakeAnthropic,
+) -> None:
+    limit = AdaptiveLimit(8)
+    grader = _grader(fake_anthropic, limit=limit)
+    fake_anthropic.latency = 0.05
+    fake_anthropic.script = [status(529, "overloaded_error", {"retry-after-ms": "300"})]
+    with pytest.raises(GraderUnavailable):
+        await _grader(fake_anthropic, limit=limit, max_retries=0).grade(QUESTION, ANSWER)
+    refused_at = fake_anthropic.requests[0].at
+    assert limit.current == 4
+
+    # Another caller's call waits out the Retry-After too, and fewer calls go at once.
+    fake_anthropic.peak = 0
+    await asyncio.gather(*(grader.grade(QUESTION, ANSWER) for _ in range(8)))
+    assert min(r.at for r in fake_anthropic.requests[1:]) - refused_at >= 0.29
+    assert fake_anthropic.peak == 4
+
+    # Successes bring the limit back one step at a time.
+    for _ in range(10):
+        if limit.current == 8:
+            break
+        await asyncio.gather(*(grader.grade(QUESTION, ANSWER) for _ in range(8)))
+    assert [c.limit for c in limit.changes] == [4, 5, 6, 7, 8]
+    fake_anthropic.peak = 0
+    await asyncio.gather(*(grader.grade(QUESTION, ANSWER) for _ in range(16)))
+    assert fake_anthropic.peak == 8
+
+
+async def test_overloads_the_sdk_retries_still_cut_the_limit(
+    fake_anthropic: FakeAnthropic,
+) -> None:
+    limit = AdaptiveLimit(8)
+    fake_anthropic.script = [status(429, "rate_limit_error", {"retry-after-ms": "10"})]
+    grade = await _grader(fake_anthropic, limit=limit).grade(QUESTION, ANSWER)
+    assert grade.score == 5 and len(fake_anthropic.requests) == 2  # the SDK retried it
+    assert [c.limit for c in limit.changes] == [4]

@@ -138,6 +138,10 @@ class Chaos:
             "OPSDRILL_LOG_LEVEL": "INFO",
             # A killed replica's grading jobs and owed feedback come back after this long.
             "OPSDRILL_GRADING_LEASE": "3",
+            # The fake Slack has no rate limits; at Slack's own tiers the feedback of a burst of
+            # 200 answers would take minutes (chat.postEphemeral 100 and reactions.add 50 a
+            # minute), which tests/adapters/test_slack_limits.py covers.
+            "SLACK_RATE_LIMITS": '{"chat.postEphemeral": 60000, "reactions.add": 60000}',
             **settings,
         }
         replica = Replica(name, env=env, cwd=self.tmp_path)

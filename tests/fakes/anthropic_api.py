@@ -4,7 +4,9 @@ It records every request (headers and JSON body) and answers from a script: each
 reply is a callable that receives the request body and returns (status, headers, body), or a
 number of seconds to stall (to provoke a client timeout). With an empty script it plays a
 simple, deterministic grader: a rubric point is "full" when all of the point id's words appear
-in the answer, quoting the first sentence that has them."""
+in the answer, quoting the first sentence that has them. `latency` makes every successful reply
+take that long, as a real model does; `in_flight` and `peak` count the requests it is answering
+at once."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import hashlib
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +31,8 @@ Reply = Callable[[dict[str, Any]], tuple[int, dict[str, str], dict[str, Any]]]
 class Recorded:
     headers: dict[str, str]
     body: dict[str, Any]
+    at: float = 0.0
+    """When the request arrived (time.monotonic())."""
 
 
 @dataclass
@@ -36,6 +41,11 @@ class FakeAnthropic:
     script: list[Reply | float] = field(default_factory=list)
     fallback: Reply | None = None
     """Used once the script is exhausted; the built-in grader when None."""
+    latency: float = 0.0
+    """Seconds every successful reply takes, as a model's would (errors come back at once)."""
+    in_flight: int = 0
+    peak: int = 0
+    """The most requests answered at once so far (set it back to 0 to measure afresh)."""
 
     def __post_init__(self) -> None:
         self._cached: set[str] = set()
@@ -56,13 +66,21 @@ class FakeAnthropic:
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        self.requests.append(Recorded({k.lower(): v for k, v in request.headers.items()}, body))
-        step = self.script.pop(0) if self.script else (self.fallback or self.grade_by_keywords)
-        if isinstance(step, int | float):
-            await asyncio.sleep(step)
-            step = self.grade_by_keywords
-        status, headers, payload = step(body)
-        return web.json_response(payload, status=status, headers=headers)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        self.requests.append(Recorded(headers, body, time.monotonic()))
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            step = self.script.pop(0) if self.script else (self.fallback or self.grade_by_keywords)
+            if isinstance(step, int | float):
+                await asyncio.sleep(step)
+                step = self.grade_by_keywords
+            status, reply_headers, payload = step(body)
+            if self.latency and status < 400:  # refusals come back at once
+                await asyncio.sleep(self.latency)
+        finally:
+            self.in_flight -= 1
+        return web.json_response(payload, status=status, headers=reply_headers)
 
     # --- canned replies ----------------------------------------------------------------------
 

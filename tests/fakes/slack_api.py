@@ -65,6 +65,8 @@ class Call:
     http_method: str = "POST"
     reply: JSON | None = None
     """The JSON body the fake answered with (e.g. the ``ts`` chat.postMessage gave the post)."""
+    at: float = field(default_factory=time.monotonic)
+    """When the call arrived (time.monotonic())."""
 
 
 @dataclass

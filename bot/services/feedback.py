@@ -1,0 +1,278 @@
+"""Feedback owed to an answer's author. A grade and the notice it owes are stored together; the
+worker that stored them holds the notice under a lease, renewed while the send waits (behind a
+platform's rate limit, say), and clears it once the platform took it. A notice whose lease ran
+out, because its sender died or the send failed, is sent again by any worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.domain import ChannelRef, MessageRef, Reaction, UserRef
+from bot.grading.base import Flag, PointGrade, Verdict
+from bot.grading.base import Grade as GradeResult
+from bot.questions.schema import Question
+from bot.services import cards
+from bot.services.messenger import Messenger
+from bot.storage.models import Answer, Channel, Grade, Member, QuestionVersion, Round, Team
+
+log = logging.getLogger(__name__)
+
+FIRST = "first"  # the first grade of an answer: a reaction on it and the feedback
+UPDATE = "update"  # a real grade replacing a provisional one: the updated feedback
+RESEND_BATCH = 50
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerWork:
+    """An answer with what grading it and telling its author need."""
+
+    answer_id: int
+    revision: int
+    text: str
+    question: Question
+    thread: MessageRef | None
+    message: MessageRef | None
+    author: UserRef
+
+
+async def load_answer(session: AsyncSession, answer_id: int | None) -> AnswerWork | None:
+    """The answer and its context; None when it is gone or withdrawn."""
+    row = (
+        await session.execute(
+            select(Answer, Round, Channel, Team, Member, QuestionVersion)
+            .join(Round, Round.id == Answer.round_id)
+            .join(Channel, Channel.id == Round.channel_id)
+            .join(Team, Team.id == Channel.team_id)
+            .join(Member, Member.id == Answer.member_id)
+            .join(QuestionVersion, QuestionVersion.id == Round.question_id)
+            .where(Answer.id == answer_id)
+        )
+    ).one_or_none()
+    if row is None or row[0].status == "withdrawn":
+        return None
+    answer, rnd, channel, team, member, question_row = row
+    ref = ChannelRef(team.platform, team.external_id, channel.external_id)
+    thread = MessageRef(ref, rnd.message_id, rnd.message_id) if rnd.message_id else None
+    message = None
+    if thread is not None and not answer.private:
+        message = MessageRef(ref, answer.message_id, rnd.message_id)
+    return AnswerWork(
+        answer_id=answer.id,
+        revision=answer.revision,
+        text=answer.text,
+        question=Question.model_validate(question_row.content),
+        thread=thread,
+        message=message,
+        author=UserRef(team.platform, team.external_id, member.external_id),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """A notice this process holds. `lease` is the notice's lease as this process last set it:
+    its claim, so only it may renew or clear the notice."""
+
+    grade_id: int
+    lease: datetime
+    work: AnswerWork
+    grade: GradeResult
+    update: bool
+
+
+class FeedbackSender:
+    """Sends owed feedback, each notice under its lease, and takes over notices whose lease ran
+    out."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        messenger: Messenger,
+        lease: timedelta,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._messenger = messenger
+        self.lease = lease
+        # Every lease value this process gave each notice it holds: a renewal may land just
+        # before the notice is cleared, and the clear must still match it.
+        self._held: dict[int, list[datetime]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._renewer: asyncio.Task[None] | None = None
+
+    async def send(self, owed: Owed) -> None:
+        """Send now and wait for it."""
+        self._hold(owed)
+        await self._send(owed)
+
+    def send_later(self, owed: Owed) -> None:
+        """Send without waiting; the lease is renewed meanwhile."""
+        self._hold(owed)
+        task = asyncio.ensure_future(self._send(owed))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def resend_owed(self, *, limit: int = RESEND_BATCH) -> int:
+        """Take over notices whose sender's lease ran out and send them again; how many."""
+        now = self._clock.now()
+        until = now + self.lease
+        stmt = (
+            select(Grade)
+            .where(
+                Grade.notice.is_not(None),
+                or_(Grade.notice_lease_until.is_(None), Grade.notice_lease_until < now),
+            )
+            .order_by(Grade.id)
+            .limit(limit)
+        )
+        if self._held:  # ours, being sent (the clock may have jumped past their lease)
+            stmt = stmt.where(Grade.id.not_in(list(self._held)))
+        async with self._sessions.begin() as session:
+            rows = (await session.scalars(stmt.with_for_update(skip_locked=True))).all()
+            taken = []
+            for row in rows:
+                row.notice_lease_until = until
+                taken.append(
+                    (row.id, row.answer_id, row.answer_revision, row.notice, result_of(row))
+                )
+        sent = 0
+        for grade_id, answer_id, revision, notice, grade in taken:
+            async with self._sessions() as session:
+                work = await load_answer(session, answer_id)
+            if work is None or work.revision != revision or work.thread is None:
+                await self._clear(grade_id, until)  # withdrawn or edited since: nothing to tell
+                continue
+            self.send_later(Owed(grade_id, until, work, grade, update=notice == UPDATE))
+            sent += 1
+        if sent:
+            log.info("sending %s owed feedback notice(s) whose sender's lease ran out", sent)
+        return sent
+
+    async def idle(self) -> None:
+        """Wait until every send started here is done."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self, *, grace: float = 5.0) -> None:
+        """Give sends in flight `grace` seconds; what is cancelled stays owed, for any worker."""
+        try:
+            await asyncio.wait_for(self.idle(), grace)
+        except TimeoutError:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._renewer is not None:
+            self._renewer.cancel()
+            await asyncio.gather(self._renewer, return_exceptions=True)
+
+    # --- one notice -----------------------------------------------------------------------------
+
+    def _hold(self, owed: Owed) -> None:
+        self._held[owed.grade_id] = [owed.lease]
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.ensure_future(self._keep_leased())
+
+    async def _send(self, owed: Owed) -> None:
+        work = owed.work
+        assert work.thread is not None
+        try:
+            try:
+                await self._messenger.reply(
+                    work.thread,
+                    cards.feedback_card(work.question, owed.grade, update=owed.update),
+                    private_to=work.author,
+                )
+            except Exception:
+                log.exception(
+                    "could not deliver feedback for answer %s in %s; any worker sends it once "
+                    "its lease runs out", work.answer_id, work.thread.channel,
+                )  # fmt: skip
+                return
+            await self._delivered(owed.grade_id)
+        finally:
+            self._held.pop(owed.grade_id, None)  # a failed send's lease now runs out
+        if work.message is not None and not owed.update:
+            try:
+                await self._messenger.react(work.message, Reaction.GRADED)
+            except Exception:
+                log.warning("could not mark answer %s as graded", work.answer_id, exc_info=True)
+
+    async def _delivered(self, grade_id: int) -> None:
+        leases = self._held.pop(grade_id, [])
+        if not leases or not await self._clear(grade_id, *leases):
+            log.warning("feedback for grade %s was taken over by another worker", grade_id)
+
+    async def _clear(self, grade_id: int, *leases: datetime) -> bool:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                _holding(grade_id, leases).values(notice=None, notice_lease_until=None)
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _keep_leased(self) -> None:
+        """While notices are held, extend their leases every third of a lease."""
+        every = max(self.lease.total_seconds() / 3, 0.05)
+        while self._held:
+            await asyncio.sleep(every)
+            try:
+                await self._renew()
+            except Exception:
+                log.exception("could not renew the leases of owed feedback")
+
+    async def _renew(self) -> None:
+        until = self._clock.now() + self.lease
+        held = {grade_id: list(leases) for grade_id, leases in self._held.items()}
+        for leases in self._held.values():
+            leases.append(until)  # before the UPDATE: a clear from now on matches it too
+        lost = []
+        async with self._sessions.begin() as session:
+            for grade_id, leases in held.items():
+                result = await session.execute(
+                    _holding(grade_id, leases).values(notice_lease_until=until)
+                )
+                if not result.rowcount:  # type: ignore[attr-defined]
+                    lost.append(grade_id)
+        for grade_id in lost:
+            if self._held.pop(grade_id, None) is not None:
+                log.warning("feedback for grade %s: lease lost to another worker", grade_id)
+
+
+def _holding(grade_id: int, leases: Sequence[datetime]) -> Any:
+    """UPDATE of the notice that matches only while its lease is one `leases` holds."""
+    return update(Grade).where(
+        Grade.id == grade_id, Grade.notice.is_not(None), Grade.notice_lease_until.in_(leases)
+    )
+
+
+def result_of(row: Grade) -> GradeResult:
+    """The grade as graders make it, rebuilt from its row (for feedback sent again)."""
+    points = tuple(
+        PointGrade(
+            point_id=p["point_id"],
+            point=p["point"],
+            weight=p["weight"],
+            verdict=Verdict(p["verdict"]),
+            rationale=p.get("rationale", ""),
+            evidence=p.get("evidence", ""),
+        )
+        for p in row.points
+    )
+    return GradeResult(
+        points=points,
+        feedback=row.feedback,
+        grader=row.grader,
+        rubric_version=row.question_version,
+        provisional=row.provisional,
+        flags=frozenset(Flag(f) for f in row.flags),
+        max_score=row.max_score,
+    )

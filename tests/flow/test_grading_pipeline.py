@@ -1,0 +1,96 @@
+"""A burst of answers graded by Claude: as many calls at once as OPSDRILL_LLM_CONCURRENCY
+allows and never more, every author told once; feedback held up by the platform stays with its
+sender, past its lease, and is not sent a second time by another worker."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.memory import MemoryAdapter
+from bot.domain import Card, MessageRef, UserRef
+from bot.services.grading import GradingService
+from bot.services.messenger import Messenger
+from tests.fakes.anthropic_api import FakeAnthropic
+from tests.flow.harness import ADMIN, Harness, strong_answer
+
+pytestmark = pytest.mark.asyncio
+MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+async def _until_told(bot: Harness, people: list[UserRef], *, timeout: float = 10) -> None:  # noqa: ASYNC109
+    async with asyncio.timeout(timeout):
+        while not all(bot.feedback_for(p) for p in people):  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+async def test_llm_calls_in_flight_never_exceed_the_configured_concurrency(
+    database_url: str, fake_anthropic: FakeAnthropic
+) -> None:
+    fake_anthropic.latency = 0.2
+    bot = await Harness.start(
+        database_url, now=MONDAY, workers=True, ANTHROPIC_API_KEY="sk-test-key",
+        ANTHROPIC_BASE_URL=fake_anthropic.url, OPSDRILL_LLM_CONCURRENCY=4,
+    )  # fmt: skip
+    try:
+        await bot.configure()
+        await bot.tick()
+        text = strong_answer(await bot.question())
+        people = [bot.platform.user(f"U-{n}", f"p{n}") for n in range(12)]
+        for person in people:
+            await bot.answer(person, text)
+        await _until_told(bot, people)
+        assert fake_anthropic.peak == 4
+        assert len(fake_anthropic.requests) == 12
+        await bot.app.grading.feedback.idle()
+        assert all(len(bot.feedback_for(p)) == 1 for p in people)
+    finally:
+        await bot.stop()
+
+
+class _HeldUp(MemoryAdapter):
+    """A platform whose replies wait until `gate` opens, as behind a long rate-limit queue."""
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.gate = asyncio.Event()
+
+    async def reply(
+        self, parent: MessageRef, card: Card, *, private_to: UserRef | None = None,
+        broadcast: bool = False,
+    ) -> MessageRef | None:  # fmt: skip
+        await self.gate.wait()
+        return await super().reply(parent, card, private_to=private_to, broadcast=broadcast)
+
+
+async def test_feedback_held_up_past_its_lease_is_not_sent_again_by_another_worker(
+    database_url: str,
+) -> None:
+    platform = _HeldUp(admins={ADMIN})
+    bot = await Harness.start(database_url, now=MONDAY, platform=platform, OPSDRILL_GRADING_LEASE=1)
+    try:
+        await bot.configure()
+        await bot.tick()
+        ada = platform.user("U-ada", "ada")
+        await bot.answer(ada, strong_answer(await bot.question()))
+        grading = asyncio.create_task(bot.app.grading.drain())  # its feedback waits at the gate
+        await asyncio.sleep(0.2)
+        bot.clock.advance(seconds=5)  # far past the first lease
+        await asyncio.sleep(0.6)  # the sender renews it meanwhile (every third of a lease)
+
+        other_platform = MemoryAdapter(admins={ADMIN})
+        other = GradingService(  # a second replica, on the same database
+            sessions=bot.app.sessions, clock=bot.clock, grader=bot.app.grading._grader,
+            messenger=Messenger({"memory": other_platform}), lease=timedelta(seconds=1),
+        )  # fmt: skip
+        await other.drain()
+        assert other_platform.sent == []
+
+        platform.gate.set()
+        await grading
+        assert len(bot.feedback_for(ada)) == 1
+    finally:
+        platform.gate.set()
+        await bot.stop()
