@@ -12,12 +12,10 @@ from __future__ import annotations
 import json
 import random
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-
-import asyncpg  # type: ignore[import-untyped]
 
 from bot.questions.schema import Category, Difficulty
 
@@ -186,8 +184,12 @@ def _opens(shape: Shape, round_id: int) -> datetime:
     return datetime.combine(day, time(9, 30), tzinfo=UTC)
 
 
-async def load(conn: asyncpg.Connection, plan: Plan) -> dict[str, int]:
-    """COPY the plan into the (migrated, empty) database; rows per table."""
+# Bulk-loads one table: its name, the columns given, and the rows (a backend's COPY).
+Copy = Callable[[str, list[str], Iterable[tuple[Any, ...]]], Awaitable[None]]
+
+
+async def load(bulk: Copy, plan: Plan) -> dict[str, int]:
+    """Load the plan into a migrated, empty database; rows per table."""
     shape = plan.shape
     start = datetime.combine(shape.days[0], time(8), tzinfo=UTC) - timedelta(days=30)
     counts: dict[str, int] = {}
@@ -200,7 +202,7 @@ async def load(conn: asyncpg.Connection, plan: Plan) -> dict[str, int]:
                 counts[table] += 1
                 yield row
 
-        await conn.copy_records_to_table(table, records=counted(), columns=columns)
+        await bulk(table, columns, counted())
 
     await copy("teams", ["id", "platform", "external_id", "name", "created_at"],
                [(1, "slack", TEAM, "Bench Corp", start)])  # fmt: skip
@@ -228,12 +230,10 @@ async def load(conn: asyncpg.Connection, plan: Plan) -> dict[str, int]:
     await copy("answers", _ANSWER_COLUMNS, _answers(plan))
     await copy("entries", _ENTRY_COLUMNS, _entries(plan))
     await copy("grades", _GRADE_COLUMNS, _grades(plan))
-    await _interviews(conn, shape, counts)
-    for table in counts:
-        await conn.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-            f"(SELECT coalesce(max(id), 1) FROM {table}))"
-        )
+    months = _months(plan)
+    await copy("team_month_totals", _MONTH_COLUMNS, _month_rows(months))
+    await copy("team_totals", _TOTAL_COLUMNS, _total_rows(months))
+    await _interviews(copy, shape)
     return counts
 
 
@@ -292,7 +292,8 @@ def _answers(plan: Plan) -> Iterator[tuple[Any, ...]]:
         )  # fmt: skip
 
 
-_ENTRY_COLUMNS = ["id", "round_id", "member_id", "answer_id", "first_answered_at"]
+_ENTRY_COLUMNS = ["id", "round_id", "member_id", "answer_id", "first_answered_at", "score",
+                  "channel_id", "local_date"]  # fmt: skip
 
 
 def _entries(plan: Plan) -> Iterator[tuple[Any, ...]]:
@@ -306,10 +307,44 @@ def _entries(plan: Plan) -> Iterator[tuple[Any, ...]]:
             continue
         entry_id += 1
         second = first.pop(key, plan.second[i])
+        day_index, channel = divmod(plan.round[i] - 1, shape.channels)
         yield (
             entry_id, plan.round[i], plan.member[i], i + 1,
             _opens(shape, plan.round[i]) + timedelta(seconds=second),
+            plan.score[i],  # every answer's newest grade is final and of its latest text
+            channel + 1, shape.days[day_index],
         )  # fmt: skip
+
+
+_MONTH_COLUMNS = ["team_id", "month", "member_id", "points", "rounds", "first_answered_at"]
+_TOTAL_COLUMNS = ["team_id", "member_id", "points", "rounds", "first_answered_at"]
+
+
+def _months(plan: Plan) -> dict[tuple[date, int], list[Any]]:
+    """What bot.storage.tally keeps for the one team: each member's totals per month."""
+    months: dict[tuple[date, int], list[Any]] = {}
+    for _, _, member_id, _, first, score, _, day in _entries(plan):
+        kept = months.setdefault((day.replace(day=1), member_id), [0.0, 0, first])
+        kept[0] += score
+        kept[1] += 1
+        kept[2] = min(kept[2], first)
+    return months
+
+
+def _month_rows(months: dict[tuple[date, int], list[Any]]) -> Iterator[tuple[Any, ...]]:
+    for (month, member_id), (points, rounds, first) in sorted(months.items()):
+        yield 1, month, member_id, points, rounds, first
+
+
+def _total_rows(months: dict[tuple[date, int], list[Any]]) -> Iterator[tuple[Any, ...]]:
+    totals: dict[int, list[Any]] = {}
+    for (_, member_id), (points, rounds, first) in sorted(months.items()):
+        kept = totals.setdefault(member_id, [0.0, 0, first])
+        kept[0] += points
+        kept[1] += rounds
+        kept[2] = min(kept[2], first)
+    for member_id, (points, rounds, first) in sorted(totals.items()):
+        yield 1, member_id, points, rounds, first
 
 
 _GRADE_COLUMNS = [
@@ -357,55 +392,23 @@ def _grades(plan: Plan) -> Iterator[tuple[Any, ...]]:
         i = j
 
 
-async def _interviews(conn: asyncpg.Connection, shape: Shape, counts: dict[str, int]) -> None:
+async def _interviews(copy: Copy, shape: Shape) -> None:
     """Some mock interviews: they count toward a person's topics in their stats."""
     people = max(1, shape.members // 10)
     started = datetime.combine(TODAY - timedelta(days=100), time(12), tzinfo=UTC)
-    interviews = [
-        (
-            i,
-            i * 7 % shape.members + 1,
-            None,
-            "finished",
-            None,
-            5,
-            5,
-            "anthropic",
-            1,
-            started + timedelta(hours=i),
-            started + timedelta(hours=i, minutes=40),
-            started + timedelta(hours=i, minutes=40),
-        )
-        for i in range(1, people + 1)
-    ]
-    await conn.copy_records_to_table(
+    await copy(
         "interviews",
-        records=interviews,
-        columns=["id", "member_id", "active_member_id", "status", "topic", "length", "position",
-                 "grader", "revision", "started_at", "last_active_at", "ended_at"],
+        ["id", "member_id", "active_member_id", "status", "topic", "length", "position",
+         "grader", "revision", "started_at", "last_active_at", "ended_at"],
+        ((i, i * 7 % shape.members + 1, None, "finished", None, 5, 5, "anthropic", 1,
+          started + timedelta(hours=i), started + timedelta(hours=i, minutes=40),
+          started + timedelta(hours=i, minutes=40)) for i in range(1, people + 1)),
     )  # fmt: skip
-    turns = [
-        (
-            (i - 1) * 5 + p + 1,
-            i,
-            p,
-            1 + (i + p) % QUESTIONS,
-            "graded",
-            "[]",
-            "[]",
-            "[]",
-            float((i + p) % 11),
-            _POINTS,
-            "anthropic",
-            False,
-        )
-        for i in range(1, people + 1)
-        for p in range(5)
-    ]
-    await conn.copy_records_to_table(
+    await copy(
         "interview_turns",
-        records=turns,
-        columns=["id", "interview_id", "position", "question_id", "status", "answers",
-                 "follow_ups", "hints", "score", "points", "grader", "provisional"],
+        ["id", "interview_id", "position", "question_id", "status", "answers", "follow_ups",
+         "hints", "score", "points", "grader", "provisional"],
+        (((i - 1) * 5 + p + 1, i, p, 1 + (i + p) % QUESTIONS, "graded", "[]", "[]", "[]",
+          float((i + p) % 11), _POINTS, "anthropic", False)
+         for i in range(1, people + 1) for p in range(5)),
     )  # fmt: skip
-    counts["interviews"], counts["interview_turns"] = len(interviews), len(turns)

@@ -19,6 +19,7 @@ from bot.grading.base import Grader
 from bot.questions.schema import Question
 from bot.services import cards
 from bot.services.messenger import Messenger
+from bot.storage import tally
 from bot.storage.models import (
     Answer,
     Channel,
@@ -306,7 +307,9 @@ class GradingService:
         async with self._sessions.begin() as session:
             if not await _finish(session, claim, "done", now):
                 return _Stored.LOST
-            answer = await session.get(Answer, answer_id)
+            # Locked until commit: an edit or a withdrawal of this answer waits for the grade,
+            # or this waits for it, so the recount below never mixes a stale revision in.
+            answer = await session.get(Answer, answer_id, with_for_update={"key_share": True})
             if answer is None or answer.revision != revision:
                 return _Stored.STALE
             earlier = (
@@ -332,6 +335,7 @@ class GradingService:
                     created_at=now,
                 )
             )
+            await tally.recount(session, round_id=answer.round_id, member_id=answer.member_id)
             if grade.provisional and len(earlier) < MAX_REGRADES:
                 delay = self._regrade_after * 2 ** len(earlier)
                 enqueue(session, now, answer_id=answer_id, delay=delay, regrade=True)
