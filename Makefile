@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint fmt typecheck chat clean venv
+.PHONY: demo test lint fmt typecheck chat clean venv bench
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "OpsDrill needs Python 3.11 or newer on PATH"; exit 1; }
@@ -32,6 +32,14 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy bot adapters
+
+# Benchmarks print numbers; they are not tests. PostgreSQL ones need the local service.
+bench: $(STAMP)
+	$(BIN)/python bench/slack_ack.py
+	$(BIN)/python bench/grading_llm.py
+	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/leaderboard.py
+	$(BIN)/python bench/grading.py
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

@@ -102,6 +102,9 @@ def launch_opsdrill(fake: FakeSlack, database_url: str, log: Path) -> App:
         "OPSDRILL_GRADER": "offline",
         "OPSDRILL_LOG_LEVEL": "WARNING",
         "OPSDRILL_HEARTBEAT_FILE": str(log.with_suffix(".heartbeat")),
+        # The fake Slack enforces no limits; Slack's own tiers would pace 10,000 ephemerals
+        # over 100 minutes, which measures Slack, not OpsDrill.
+        "SLACK_RATE_LIMITS": '{"chat.postEphemeral": 600000, "reactions.add": 600000}',
     }
     command = [sys.executable, "-m", "bot", "run", "--slack-mode", "http",
                "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip

@@ -220,9 +220,13 @@ class Router:
             return cards.leaderboard_card("this channel", period, [])
         today = self._today_in(channel.timezone)
         if team_scope:
-            standings = await self._leaderboard.team_board(channel.team_id, period, today)
+            standings = await self._leaderboard.team_board(
+                channel.team_id, period, today, limit=cards.BOARD_ROWS
+            )
             return cards.leaderboard_card("whole team", period, standings)
-        standings = await self._leaderboard.channel_board(channel.id, period, today)
+        standings = await self._leaderboard.channel_board(
+            channel.id, period, today, limit=cards.BOARD_ROWS
+        )
         return cards.leaderboard_card(
             f"#{channel.name}" if channel.name else "this channel", period, standings
         )

@@ -22,8 +22,8 @@ from bot.domain import (
 from bot.services import cards
 from bot.services.grading import GradingService, enqueue
 from bot.services.messenger import Messenger
-from bot.storage import repo
-from bot.storage.models import Answer, Entry
+from bot.storage import repo, tally
+from bot.storage.models import Answer, Entry, Round
 from bot.text import MAX_ANSWER_CHARS, scrub
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class AnswerService:
                 )
                 if answer_id is None:
                     return None  # the platform delivered this message twice
-                await _count(session, rnd.id, member_id, answer_id, now)
+                await _count(session, rnd, member_id, answer_id, now)
                 await enqueue(session, now, answer_id=answer_id)
         if refusal is not None:
             if event.private:
@@ -122,7 +122,7 @@ class AnswerService:
                 answer.revision += 1
                 answer.edited_at = now
                 answer.status = "counted"
-                await _count(session, rnd.id, answer.member_id, answer.id, now)
+                await _count(session, rnd, answer.member_id, answer.id, now)
                 await enqueue(session, now, answer_id=answer.id)
         if refusal is not None:
             self._tell(event.thread, refusal, event)
@@ -168,6 +168,7 @@ class AnswerService:
             else:
                 previous.status = "counted"
                 entry.answer_id = previous.id
+            await tally.recount(session, round_id=rnd.id, member_id=answer.member_id)
 
     async def _member_id(
         self, session: AsyncSession, user: UserRef, name: str, now: datetime
@@ -232,32 +233,35 @@ class AnswerService:
 
 
 async def _count(
-    session: AsyncSession, round_id: int, member_id: int, answer_id: int, now: datetime
+    session: AsyncSession, rnd: Round, member_id: int, answer_id: int, now: datetime
 ) -> None:
-    """Make `answer_id` the member's one counted answer in the round."""
+    """Make `answer_id` the member's one counted answer in the round (a new one, or one whose
+    text just changed: its grade no longer counts)."""
     inserted = await repo.insert_ignoring_conflict(
         session,
         Entry,
         {
-            "round_id": round_id,
+            "round_id": rnd.id,
             "member_id": member_id,
             "answer_id": answer_id,
             "first_answered_at": now,
+            "channel_id": rnd.channel_id,
+            "local_date": rnd.local_date,
         },
         conflict=["round_id", "member_id"],
     )
-    if inserted is not None:
-        return
-    entry = (
-        await session.execute(
-            select(Entry).where(Entry.round_id == round_id, Entry.member_id == member_id)
-        )
-    ).scalar_one()
-    if entry.answer_id != answer_id:
-        await session.execute(
-            update(Answer).where(Answer.id == entry.answer_id).values(status="superseded")
-        )
-        entry.answer_id = answer_id
+    if inserted is None:
+        entry = (
+            await session.execute(
+                select(Entry).where(Entry.round_id == rnd.id, Entry.member_id == member_id)
+            )
+        ).scalar_one()
+        if entry.answer_id != answer_id:
+            await session.execute(
+                update(Answer).where(Answer.id == entry.answer_id).values(status="superseded")
+            )
+            entry.answer_id = answer_id
+    await tally.recount(session, round_id=rnd.id, member_id=member_id)
 
 
 async def _answer(session: AsyncSession, round_id: int, message: MessageRef) -> Answer | None:

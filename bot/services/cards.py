@@ -18,6 +18,7 @@ from bot.text import clip, neutralize
 ANSWER_PRIVATELY = "answer_privately"
 _VERDICT_MARK = {Verdict.FULL: "✅", Verdict.PARTIAL: "🟡", Verdict.MISSED: "❌"}
 _MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
+BOARD_ROWS = 10  # standings shown on a card; leaderboards fetch no more
 
 
 def question_card(question: Question, *, closes_at: datetime, late: bool = False) -> Card:
@@ -87,7 +88,7 @@ def reveal_card(question: Question, standings: list[Standing]) -> Card:
     )
 
 
-def standings_text(standings: list[Standing], *, empty: str, limit: int = 10) -> str:
+def standings_text(standings: list[Standing], *, empty: str, limit: int = BOARD_ROWS) -> str:
     if not standings:
         return empty
     rows = []

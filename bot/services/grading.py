@@ -21,6 +21,7 @@ from bot.grading.limit import AdaptiveLimit
 from bot.questions.schema import Question
 from bot.services.feedback import FIRST, UPDATE, AnswerWork, FeedbackSender, Owed, load_answer
 from bot.services.messenger import Messenger
+from bot.storage import tally
 from bot.storage.models import Answer, Grade, GradingJob
 
 log = logging.getLogger(__name__)
@@ -326,7 +327,9 @@ class GradingService:
         async with self._sessions.begin() as session:
             if not await _finish(session, claim, "done", now):
                 return None  # another worker holds the job now; its grade is the one kept
-            answer = await session.get(Answer, work.answer_id)
+            # Locked until commit: an edit or a withdrawal of this answer waits for the grade,
+            # or this waits for it, so the recount below never mixes a stale revision in.
+            answer = await session.get(Answer, work.answer_id, with_for_update={"key_share": True})
             if answer is None or answer.revision != work.revision:
                 return None  # edited since: the new text has its own job
             earlier = (
@@ -356,6 +359,8 @@ class GradingService:
                 notice_lease_until=None if notice is None else now + self._lease,
             )
             session.add(row)
+            await session.flush()
+            await tally.recount(session, round_id=answer.round_id, member_id=answer.member_id)
             if grade.provisional and len(earlier) < MAX_REGRADES:
                 delay = self._regrade_after * 2 ** len(earlier)
                 await enqueue(session, now, answer_id=work.answer_id, delay=delay, regrade=True)

@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.storage.models import Answer, Channel, Entry, Grade, Member, Round
-from bot.storage.repo import latest_grade_ids
+from bot.storage.models import Channel, Entry, Member, TeamMonthTotal, TeamTotal
+from bot.storage.tally import month_of, next_month
 
 
 class Period(StrEnum):
@@ -49,57 +49,113 @@ class LeaderboardService:
 
     async def round_standings(self, round_id: int) -> list[Standing]:
         """Who scored what in one round; ties go to whoever answered first."""
-        return await self._standings(Entry.round_id == round_id)
-
-    async def channel_board(self, channel_id: int, period: Period, today: date) -> list[Standing]:
-        return await self._standings(Round.channel_id == channel_id, _since(period, today))
-
-    async def team_board(self, team_id: int, period: Period, today: date) -> list[Standing]:
-        channels = select(Channel.id).where(Channel.team_id == team_id).scalar_subquery()
-        return await self._standings(Round.channel_id.in_(channels), _since(period, today))
-
-    async def _standings(self, *conditions: Any) -> list[Standing]:
-        latest = latest_grade_ids()
-        points = func.coalesce(func.sum(Grade.score), 0.0)
-        first = func.min(Entry.first_answered_at)
-        stmt = (
-            select(
-                Member.id,
-                Member.external_id,
-                Member.display_name,
-                points.label("points"),
-                func.count(Entry.id),
-                first.label("first"),
-            )
-            .select_from(Entry)
-            .join(Answer, Answer.id == Entry.answer_id)
-            .join(Round, Round.id == Entry.round_id)
-            .join(Member, Member.id == Entry.member_id)
-            .outerjoin(latest, latest.c.answer_id == Answer.id)
-            .outerjoin(
-                Grade,
-                and_(Grade.id == latest.c.grade_id, Grade.answer_revision == Answer.revision),
-            )
-            .where(*[c for c in conditions if c is not None])
-            .group_by(Member.id, Member.external_id, Member.display_name)
-            .order_by(points.desc(), first.asc(), Member.id)
-        )
         async with self._sessions() as session:
-            rows = (await session.execute(stmt)).all()
-        return [
-            Standing(
-                rank=i,
-                member_id=row[0],
-                user_id=row[1],
-                name=row[2] or row[1],
-                points=round(float(row[3]), 1),
-                rounds=int(row[4]),
-                first_answered_at=row[5],
-            )
-            for i, row in enumerate(rows, start=1)
-        ]
+            return await _standings(session, _from_entries(Entry.round_id == round_id))
+
+    async def channel_board(
+        self, channel_id: int, period: Period, today: date, *, limit: int | None = None
+    ) -> list[Standing]:
+        """The channel's standings over `period` (the best `limit` of them)."""
+        totals = _from_entries(Entry.channel_id == channel_id, _since(period, today))
+        async with self._sessions() as session:
+            return await _standings(session, totals, limit=limit)
+
+    async def team_board(
+        self, team_id: int, period: Period, today: date, *, limit: int | None = None
+    ) -> list[Standing]:
+        """Standings over every channel of the team (the best `limit` of them). All time, and a
+        month unless a channel ahead is already past `today`, read the kept totals; the rest
+        add up entries (a week's are few enough)."""
+        channels = select(Channel.id).where(Channel.team_id == team_id).scalar_subquery()
+        async with self._sessions() as session:
+            if period is Period.ALL:
+                totals = _kept(TeamTotal, TeamTotal.team_id == team_id)
+            elif period is Period.MONTH and not await _answered_after(session, channels, today):
+                totals = _kept(
+                    TeamMonthTotal,
+                    TeamMonthTotal.team_id == team_id,
+                    TeamMonthTotal.month == month_of(today),
+                )
+            else:
+                totals = _from_entries(Entry.channel_id.in_(channels), _since(period, today))
+            return await _standings(session, totals, limit=limit)
+
+
+async def _standings(
+    session: AsyncSession, totals: Select[Any], *, limit: int | None = None
+) -> list[Standing]:
+    # Rank on the member ids alone and join the names afterwards: with a limit, only the
+    # members shown are looked up.
+    if limit is not None:
+        c = totals.selected_columns
+        totals = totals.order_by(c.points.desc(), c.first.asc(), c.member_id).limit(limit)
+    ranked = totals.subquery()
+    stmt = (
+        select(
+            Member.id,
+            Member.external_id,
+            Member.display_name,
+            ranked.c.points,
+            ranked.c.rounds,
+            ranked.c.first,
+        )
+        .join(Member, Member.id == ranked.c.member_id)
+        .order_by(ranked.c.points.desc(), ranked.c.first.asc(), ranked.c.member_id)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [
+        Standing(
+            rank=i,
+            member_id=row[0],
+            user_id=row[1],
+            name=row[2] or row[1],
+            points=round(float(row[3]), 1),
+            rounds=int(row[4]),
+            first_answered_at=row[5],
+        )
+        for i, row in enumerate(rows, start=1)
+    ]
+
+
+def _from_entries(*conditions: Any) -> Select[Any]:
+    """Points, rounds and first answer per member over the matching entries."""
+    return (
+        select(
+            Entry.member_id,
+            func.coalesce(func.sum(Entry.score), 0.0).label("points"),
+            func.count().label("rounds"),
+            func.min(Entry.first_answered_at).label("first"),
+        )
+        .where(*(c for c in conditions if c is not None))
+        .group_by(Entry.member_id)
+    )
+
+
+def _kept(model: type[TeamTotal] | type[TeamMonthTotal], *conditions: Any) -> Select[Any]:
+    """The same, read from kept totals (one row per member)."""
+    return select(
+        model.member_id,
+        model.points.label("points"),
+        model.rounds.label("rounds"),
+        model.first_answered_at.label("first"),
+    ).where(*conditions)
+
+
+async def _answered_after(session: AsyncSession, channels: Any, today: date) -> bool:
+    """Whether a channel of the team, in a time zone ahead, already has answers on a date after
+    `today` this month: the month's kept totals count them, a board up to `today` must not."""
+    later = (
+        select(Entry.id)
+        .where(
+            Entry.channel_id.in_(channels),
+            Entry.local_date > today,
+            Entry.local_date < next_month(today),
+        )
+        .limit(1)
+    )
+    return (await session.execute(later)).first() is not None
 
 
 def _since(period: Period, today: date) -> Any:
     first = period.first_day(today)
-    return None if first is None else Round.local_date.between(first, today)
+    return None if first is None else Entry.local_date.between(first, today)

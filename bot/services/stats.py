@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import UserRef
@@ -14,7 +14,6 @@ from bot.questions.schema import Category
 from bot.storage.models import (
     Answer,
     Entry,
-    Grade,
     Interview,
     InterviewTurn,
     Member,
@@ -22,7 +21,6 @@ from bot.storage.models import (
     Round,
     Team,
 )
-from bot.storage.repo import latest_grade_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,21 +58,12 @@ class StatsService:
             member_id = await _member_id(session, user)
             if member_id is None:
                 return PersonalStats()
-            latest = latest_grade_ids()
             rows = (
                 await session.execute(
-                    select(Round.id, Round.channel_id, QuestionVersion.category, Grade.score)
+                    select(Round.id, Round.channel_id, QuestionVersion.category, Entry.score)
                     .select_from(Entry)
-                    .join(Answer, Answer.id == Entry.answer_id)
                     .join(Round, Round.id == Entry.round_id)
                     .join(QuestionVersion, QuestionVersion.id == Round.question_id)
-                    .outerjoin(latest, latest.c.answer_id == Answer.id)
-                    .outerjoin(
-                        Grade,
-                        and_(
-                            Grade.id == latest.c.grade_id, Grade.answer_revision == Answer.revision
-                        ),
-                    )
                     .where(Entry.member_id == member_id)
                 )
             ).all()

@@ -182,12 +182,63 @@ class Entry(Base):
     """A member's part in a round: exactly one counted answer, and when they first answered."""
 
     __tablename__ = "entries"
-    __table_args__ = (UniqueConstraint("round_id", "member_id"),)
+    __table_args__ = (
+        UniqueConstraint("round_id", "member_id"),
+        # A period's board reads one range of this per channel and never visits the table.
+        Index(None, "channel_id", "local_date", "member_id", "score", "first_answered_at"),
+        # A person's stats, and the recount of their month.
+        Index(None, "member_id", "local_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
+    first_answered_at: Mapped[datetime]
+    # The round's, copied when the entry is made (neither ever changes): boards filter on them
+    # without a join to rounds.
+    channel_id: Mapped[int] = mapped_column(Integer)
+    local_date: Mapped[date] = mapped_column(Date)
+    # The score that counts: the answer's newest grade, if it grades the answer's latest text;
+    # NULL until then. Kept by bot.storage.tally with every write that changes it.
+    score: Mapped[float | None] = mapped_column(Float)
+
+
+class TeamMonthTotal(Base):
+    """A member's totals in one team (its channels) for one month of local dates: what the
+    team's monthly board reads instead of a month of entries. Kept by bot.storage.tally;
+    no entries, no row."""
+
+    __tablename__ = "team_month_totals"
+    __table_args__ = (Index(None, "member_id"),)
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    points: Mapped[float] = mapped_column(Float)
+    rounds: Mapped[int] = mapped_column(Integer)
+    first_answered_at: Mapped[datetime]
+
+
+class TeamTotal(Base):
+    """A member's all-time totals in one team: the sum of their months. Kept by
+    bot.storage.tally; no entries, no row."""
+
+    __tablename__ = "team_totals"
+    __table_args__ = (Index(None, "member_id"),)
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    points: Mapped[float] = mapped_column(Float)
+    rounds: Mapped[int] = mapped_column(Integer)
     first_answered_at: Mapped[datetime]
 
 

@@ -6,13 +6,13 @@ import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, or_, select
+from sqlalchemy import bindparam, case, delete, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import ChannelRef, MessageRef, UserRef
-from bot.storage.models import Base, Channel, Grade, Member, ProcessedEvent, Round, Team
+from bot.storage.models import Base, Channel, Member, ProcessedEvent, Round, Team
 
 
 async def insert_ignoring_conflict(
@@ -40,6 +40,21 @@ def _insert_ignoring(
         .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
         .on_conflict_do_nothing(index_elements=list(conflict))
         .returning(*sa_inspect(model).primary_key)
+    )
+
+
+async def upsert(
+    session: AsyncSession, model: type[Base], values: dict[str, Any], *, conflict: list[str]
+) -> None:
+    """INSERT … ON CONFLICT DO UPDATE: the row keyed by `conflict` ends up holding `values`."""
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(model).values(**values)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=conflict,
+            set_={k: stmt.excluded[k] for k in values if k not in conflict},
+        )
     )
 
 
@@ -130,15 +145,6 @@ async def round_for_thread(
             .limit(1)
         )
     ).scalar_one_or_none()
-
-
-def latest_grade_ids() -> Any:
-    """A subquery: the newest grade id of every graded answer."""
-    return (
-        select(Grade.answer_id, func.max(Grade.id).label("grade_id"))
-        .group_by(Grade.answer_id)
-        .subquery()
-    )
 
 
 async def open_round_threads(session: AsyncSession, platform: str) -> list[MessageRef]:

@@ -90,6 +90,64 @@ async def test_the_team_board_adds_up_every_channel_of_the_team(bot: Harness) ->
     assert sorted(_order(team_board.body)) == ["ADA", "BOB"]
 
 
+async def test_every_board_follows_an_edit_a_replacement_and_a_withdrawal(bot: Harness) -> None:
+    await bot.tick(MONDAY)
+    question = await bot.question()
+    ada, bob = bot.platform.user("ADA", "ada"), bot.platform.user("BOB", "bob")
+    first = await bot.answer(ada, question.weak_answer.text)
+    await bot.answer(bob, partial_answer(question))
+    await bot.grade_all()
+    assert _order(await _every_board(bot)) == ["BOB", "ADA"]
+
+    await bot.platform.edit(ada, first, strong_answer(question))
+    await bot.grade_all()
+    body = await _every_board(bot)
+    assert _order(body) == ["ADA", "BOB"] and "<@ADA> 10 pts" in body
+
+    second = await bot.answer(ada, question.weak_answer.text)  # replaces the first
+    await bot.grade_all()
+    assert _order(await _every_board(bot)) == ["BOB", "ADA"]
+
+    await bot.platform.delete(second)  # the first counts again, with the grade of its edit
+    assert "<@ADA> 10 pts" in await _every_board(bot)
+
+
+async def _every_board(bot: Harness) -> str:
+    """The body every leaderboard shows, checking they agree (one round: all cover it)."""
+    bodies = set()
+    for scope in ("", "team "):
+        for period in ("week", "month", "all"):
+            card = await bot.command(f"leaderboard {scope}{period}")
+            assert card is not None
+            bodies.add(card.body)
+    assert len(bodies) == 1, bodies
+    return bodies.pop()
+
+
+async def test_the_team_month_counts_up_to_the_askers_today_not_a_channel_ahead(
+    bot: Harness,
+) -> None:
+    await _play_round(bot, MONDAY, {"ADA": "strong"})  # Monday 23 November, in UTC
+    ahead = ChannelRef(bot.channel.platform, bot.channel.team_id, "C-line-islands")
+    await bot.app.channels.ensure(ahead, name="pacific", timezone="Pacific/Kiritimati")
+    bot.clock.set(MONDAY + timedelta(hours=12))  # 21:00 UTC: already Tuesday at UTC+14
+    await bot.platform.command(bot.admin, ahead, "post")
+    question = await bot.question()
+    for name in ("ADA", "BOB"):
+        await bot.answer(bot.platform.user(name, name.lower()), strong_answer(question))
+    await bot.grade_all()
+
+    month = await bot.command("leaderboard team month")  # asked where it is still Monday
+    alltime = await bot.command("leaderboard team all")
+    assert month is not None and alltime is not None
+    assert _order(month.body) == ["ADA"] and "<@ADA> 10 pts" in month.body
+    assert _order(alltime.body) == ["ADA", "BOB"] and "· 2 rounds" in alltime.body
+
+    bot.clock.set(MONDAY + timedelta(days=1))  # Tuesday here too
+    month = await bot.command("leaderboard team month")
+    assert month is not None and month.body == alltime.body
+
+
 async def test_an_unknown_period_gets_a_friendly_hint(bot: Harness) -> None:
     card = await bot.command("leaderboard yesterday")
     assert card is not None and "Unknown period" in card.title

@@ -1,0 +1,122 @@
+"""The counted score of every entry, and every member's totals per team, by month and all time.
+
+Leaderboards and stats read these instead of working out the newest grade of each of a year
+of answers. Every write that changes what counts (an answer taken, edited, replaced or
+withdrawn; a grade stored) calls `recount` in its own transaction, so the kept numbers commit
+with the change or not at all. A recount works them out again from the answers and grades
+rather than adding a difference, so one that runs twice, or late, still leaves them right.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.storage import repo
+from bot.storage.models import (
+    Answer,
+    Channel,
+    Entry,
+    Grade,
+    Member,
+    Round,
+    TeamMonthTotal,
+    TeamTotal,
+)
+
+
+def counted_score() -> Any:
+    """The score that counts for an entry (correlated to `entries`): its answer's newest grade,
+    if that grade is of the answer's latest text; NULL otherwise."""
+    newer = aliased(Grade)
+    return (
+        select(Grade.score)
+        .join(Answer, Answer.id == Grade.answer_id)
+        .where(
+            Answer.id == Entry.answer_id,
+            Grade.answer_revision == Answer.revision,
+            ~select(newer.id)
+            .where(newer.answer_id == Grade.answer_id, newer.id > Grade.id)
+            .exists(),
+        )
+        .scalar_subquery()
+    )
+
+
+def month_of(day: date) -> date:
+    """The month `day` falls in, by its first day (how month totals are keyed)."""
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    """The first day of the month after `day`'s."""
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+async def recount(session: AsyncSession, *, round_id: int, member_id: int) -> None:
+    """Bring the member's entry in the round (if any), and their totals in the round's team
+    for its month and all time, up to date with what the caller's transaction wrote."""
+    await session.flush()
+    await session.execute(
+        update(Entry)
+        .where(Entry.round_id == round_id, Entry.member_id == member_id)
+        .values(score=counted_score())
+        .execution_options(synchronize_session=False)
+    )
+    team_id, day = (
+        await session.execute(
+            select(Channel.team_id, Round.local_date)
+            .join(Channel, Channel.id == Round.channel_id)
+            .where(Round.id == round_id)
+        )
+    ).one()
+    channels = select(Channel.id).where(Channel.team_id == team_id).scalar_subquery()
+    # Recounts of one member's totals take turns on the member's row, so the last one sees
+    # every other's committed entries. NO KEY UPDATE leaves foreign key checks unblocked
+    # (SQLite needs nothing: its transactions already take turns).
+    await session.execute(
+        select(Member.id).where(Member.id == member_id).with_for_update(key_share=True)
+    )
+    month = month_of(day)
+    in_month = select(
+        func.coalesce(func.sum(Entry.score), 0.0),
+        func.count(),
+        func.min(Entry.first_answered_at),
+    ).where(
+        Entry.member_id == member_id,
+        Entry.channel_id.in_(channels),
+        Entry.local_date >= month,
+        Entry.local_date < next_month(month),
+    )
+    key = {"team_id": team_id, "member_id": member_id}
+    await _keep(
+        session, TeamMonthTotal, {**key, "month": month}, *(await session.execute(in_month)).one()
+    )
+    all_time = select(
+        func.sum(TeamMonthTotal.points),
+        func.coalesce(func.sum(TeamMonthTotal.rounds), 0),
+        func.min(TeamMonthTotal.first_answered_at),
+    ).where(TeamMonthTotal.team_id == team_id, TeamMonthTotal.member_id == member_id)
+    await _keep(session, TeamTotal, key, *(await session.execute(all_time)).one())
+
+
+async def _keep(
+    session: AsyncSession,
+    model: type[TeamMonthTotal] | type[TeamTotal],
+    key: dict[str, Any],
+    points: float | None,
+    rounds: int,
+    first: Any,
+) -> None:
+    """Store one totals row, or remove it when nothing is left to count."""
+    if not rounds:
+        await session.execute(
+            delete(model).where(*(getattr(model, k) == v for k, v in key.items()))
+        )
+        return
+    values = {**key, "points": points, "rounds": rounds, "first_answered_at": first}
+    await repo.upsert(session, model, values, conflict=list(key))
