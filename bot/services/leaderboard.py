@@ -144,16 +144,14 @@ def _kept(model: type[TeamTotal] | type[TeamMonthTotal], *conditions: Any) -> Se
 async def _answered_after(session: AsyncSession, channels: Any, today: date) -> bool:
     """Whether a channel of the team, in a time zone ahead, already has answers on a date after
     `today` this month: the month's kept totals count them, a board up to `today` must not."""
-    later = (
-        select(Entry.id)
-        .where(
-            Entry.channel_id.in_(channels),
-            Entry.local_date > today,
-            Entry.local_date < next_month(today),
-        )
-        .limit(1)
+    # A count, not LIMIT 1: entries lie in date order, and a LIMIT tempts PostgreSQL into
+    # scanning the table from its old end for the first late one.
+    later = select(func.count()).where(
+        Entry.channel_id.in_(channels),
+        Entry.local_date > today,
+        Entry.local_date < next_month(today),
     )
-    return (await session.execute(later)).first() is not None
+    return bool((await session.execute(later)).scalar_one())
 
 
 def _since(period: Period, today: date) -> Any:

@@ -184,8 +184,16 @@ class Entry(Base):
     __tablename__ = "entries"
     __table_args__ = (
         UniqueConstraint("round_id", "member_id"),
-        # A period's board reads one range of this per channel and never visits the table.
-        Index(None, "channel_id", "local_date", "member_id", "score", "first_answered_at"),
+        # A period's board reads one range of this per channel and never visits the table
+        # (named by hand: the convention's name would pass PostgreSQL's 63 characters).
+        Index(
+            "ix_entries_for_boards",
+            "channel_id",
+            "local_date",
+            "member_id",
+            "score",
+            "first_answered_at",
+        ),
         # A person's stats, and the recount of their month.
         Index(None, "member_id", "local_date"),
     )

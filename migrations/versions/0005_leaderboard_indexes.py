@@ -66,7 +66,7 @@ def upgrade() -> None:
         batch_op.alter_column("channel_id", existing_type=sa.Integer(), nullable=False)
         batch_op.alter_column("local_date", existing_type=sa.Date(), nullable=False)
         batch_op.create_index(
-            batch_op.f("ix_entries_channel_id_local_date_member_id_score_first_answered_at"),
+            batch_op.f("ix_entries_for_boards"),
             ["channel_id", "local_date", "member_id", "score", "first_answered_at"],
             unique=False,
         )
@@ -143,9 +143,7 @@ def downgrade() -> None:
     op.drop_table("team_month_totals")
     with op.batch_alter_table("entries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_entries_member_id_local_date"))
-        batch_op.drop_index(
-            batch_op.f("ix_entries_channel_id_local_date_member_id_score_first_answered_at")
-        )
+        batch_op.drop_index(batch_op.f("ix_entries_for_boards"))
         batch_op.drop_column("score")
         batch_op.drop_column("local_date")
         batch_op.drop_column("channel_id")
