@@ -24,7 +24,9 @@ def _repeatable(request: HttpRequest) -> bool:
     return not request.url.rstrip("/").endswith(_NOT_REPEATABLE)
 
 
-class _ConnectionErrors(AsyncConnectionErrorRetryHandler):
+class _NotForPosts(AsyncRetryHandler):
+    """Mixed in before a built-in handler: its retries, except of a post."""
+
     async def _can_retry_async(
         self,
         *,
@@ -38,18 +40,12 @@ class _ConnectionErrors(AsyncConnectionErrorRetryHandler):
         )
 
 
-class _ServerErrors(AsyncServerErrorRetryHandler):
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return _repeatable(request) and await super()._can_retry_async(
-            state=state, request=request, response=response, error=error
-        )
+class _ConnectionErrors(_NotForPosts, AsyncConnectionErrorRetryHandler):
+    pass
+
+
+class _ServerErrors(_NotForPosts, AsyncServerErrorRetryHandler):
+    pass
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.background import Background
 from bot.clock import Clock
 from bot.domain import ChannelRef, MessageRef, Reaction, UserRef
 from bot.grading.base import Flag, PointGrade, Verdict
@@ -107,7 +108,7 @@ class FeedbackSender:
         # Every lease value this process gave each notice it holds: a renewal may land just
         # before the notice is cleared, and the clear must still match it.
         self._held: dict[int, list[datetime]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._sends = Background()
         self._renewer: asyncio.Task[None] | None = None
 
     async def send(self, owed: Owed) -> None:
@@ -118,9 +119,7 @@ class FeedbackSender:
     def send_later(self, owed: Owed) -> None:
         """Send without waiting; the lease is renewed meanwhile."""
         self._hold(owed)
-        task = asyncio.ensure_future(self._send(owed))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._sends.spawn(self._send(owed), what=f"feedback of grade {owed.grade_id}")
 
     async def resend_owed(self, *, limit: int = RESEND_BATCH) -> int:
         """Take over notices whose sender's lease ran out and send them again; how many."""
@@ -160,17 +159,11 @@ class FeedbackSender:
 
     async def idle(self) -> None:
         """Wait until every send started here is done."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._sends.idle()
 
     async def close(self, *, grace: float = 5.0) -> None:
         """Give sends in flight `grace` seconds; what is cancelled stays owed, for any worker."""
-        try:
-            await asyncio.wait_for(self.idle(), grace)
-        except TimeoutError:
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._sends.close(grace=grace)
         if self._renewer is not None:
             self._renewer.cancel()
             await asyncio.gather(self._renewer, return_exceptions=True)
