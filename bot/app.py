@@ -153,6 +153,7 @@ class App:
             messenger=messenger,
             closer=closer,
             weekday_plan=parse_plan(settings.weekday_plan),
+            post_concurrency=settings.post_concurrency,
         )
         answers = AnswerService(
             sessions=sessions,

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     later try waits twice as long."""
     reveal_grace: float = Field(600.0, ge=0, le=86400, validation_alias="OPSDRILL_REVEAL_GRACE")
     """Seconds a closed round's reveal waits at most for answers still being graded."""
+    post_concurrency: int = Field(100, ge=1, le=1000, validation_alias="OPSDRILL_POST_CONCURRENCY")
+    """Questions being posted at once when many channels are due together (each channel still
+    gets one post at a time)."""
     mock_daily_cap: int = Field(3, ge=0, le=100, validation_alias="OPSDRILL_MOCK_DAILY_CAP")
     """Mock interviews graded by an LLM that one person may start per UTC day."""
     log_level: str = Field("INFO", validation_alias="OPSDRILL_LOG_LEVEL")

@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
 
 from bot.questions.schema import Category, Difficulty, Question
 from bot.schedule import WEEKDAYS
@@ -50,10 +52,20 @@ def next_question(
 ) -> Question:
     """Pick from `eligible` given the channel's past question ids (`history`, oldest first)
     and what the day's plan asks for (`wanted`: a difficulty or category)."""
+    return pick(eligible, Counter(history), seed=seed, last_category=last_category, wanted=wanted)
+
+
+def pick(
+    eligible: Sequence[Question],
+    uses: Mapping[str, int],
+    *,
+    seed: str,
+    last_category: str | None = None,
+    wanted: str | None = None,
+) -> Question:
+    """`next_question` from how often the channel has had each question id (`uses`)."""
     if not eligible:
         raise ValueError("no eligible questions")
-    ids = {q.id for q in eligible}
-    uses = Counter(qid for qid in history if qid in ids)
     fewest = min(uses.get(q.id, 0) for q in eligible)
     candidates = [q for q in eligible if uses.get(q.id, 0) == fewest]
     candidates = [q for q in candidates if q.category != last_category] or candidates
@@ -65,3 +77,35 @@ def next_question(
         return hashlib.sha256(f"{seed}:{fewest}:{q.id}".encode()).hexdigest()
 
     return min(candidates, key=order)
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """All that choosing a channel's next question needs from its history: how often each
+    question id came up, and the category of the latest day's. Kept per channel, so a choice
+    costs the same on day 1,000 as on day 1."""
+
+    uses: Mapping[str, int] = field(default_factory=dict)
+    last_date: date | None = None
+    last_category: str | None = None
+
+    @classmethod
+    def of(cls, history: Iterable[tuple[str, str, date]]) -> Rotation:
+        """From past rounds as (question id, category, local date), in any order."""
+        rotation = cls()
+        for question_id, category, day in history:
+            rotation = rotation.after(question_id, category, day)
+        return rotation
+
+    def after(self, question_id: str, category: str, day: date) -> Rotation:
+        """The rotation once the channel has had `question_id` on `day`."""
+        uses = dict(self.uses)
+        uses[question_id] = uses.get(question_id, 0) + 1
+        if self.last_date is not None and day <= self.last_date:
+            return Rotation(uses, self.last_date, self.last_category)
+        return Rotation(uses, day, category)
+
+    def next(
+        self, eligible: Sequence[Question], *, seed: str, wanted: str | None = None
+    ) -> Question:
+        return pick(eligible, self.uses, seed=seed, last_category=self.last_category, wanted=wanted)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -54,49 +55,63 @@ class RoundCloser:
 
     async def close_expired(self, channel_id: int, now: datetime) -> None:
         """Close the channel's rounds whose deadline passed; reveal closed ones not revealed."""
+        await self.close_expired_many([channel_id], now)
+
+    async def close_expired_many(self, channel_ids: Sequence[int], now: datetime) -> None:
+        """`close_expired` for many channels, in a few statements for all of them."""
         async with self._sessions() as session:
             due = (
                 await session.scalars(
-                    select(Round.id).where(
-                        Round.channel_id == channel_id,
+                    select(Round.id)
+                    .where(
+                        Round.channel_id.in_(channel_ids),
                         Round.status.in_(("open", "posting")),
                         Round.closes_at <= now,
                     )
+                    .order_by(Round.id)
                 )
             ).all()
             unrevealed = (
                 await session.scalars(
-                    select(Round.id).where(
-                        Round.channel_id == channel_id,
+                    select(Round.id)
+                    .where(
+                        Round.channel_id.in_(channel_ids),
                         Round.status == "closed",
                         Round.revealed_at.is_(None),
                     )
+                    .order_by(Round.id)
                 )
             ).all()
-        for round_id in due:
-            await self.close_round(round_id, wait=False)
-        for round_id in unrevealed:
+        closed = await self._close(due, now) if due else []
+        for round_id in (*closed, *unrevealed):
             self._finish_later(round_id)
+
+    async def _close(self, round_ids: Sequence[int], now: datetime) -> list[int]:
+        """Stop the rounds taking answers; the ones this call closed. A round that never got
+        posted has nothing to reveal: it is missed."""
+        async with self._sessions.begin() as session:
+            closed = (
+                await session.scalars(
+                    update(Round)
+                    .where(Round.id.in_(round_ids), Round.status == "open")
+                    .values(status="closed", closed_at=now)
+                    .returning(Round.id)
+                    .execution_options(synchronize_session=False)
+                )
+            ).all()
+            await session.execute(
+                update(Round)
+                .where(Round.id.in_(round_ids), Round.status == "posting")
+                .values(status="missed", lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        return list(closed)
 
     async def close_round(self, round_id: int, *, wait: bool = True) -> bool:
         """Stop taking answers; the reveal follows once every answer is graded (or the grace
         time is up). With `wait=False` (the schedule) the reveal happens in the background,
         so one channel's grading never holds up another's. True if this call closed it."""
-        now = self._clock.now()
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(Round)
-                .where(Round.id == round_id, Round.status == "open")
-                .values(status="closed", closed_at=now)
-            )
-            closed = bool(result.rowcount)  # type: ignore[attr-defined]
-            if not closed:
-                # A round that never got posted has nothing to reveal.
-                await session.execute(
-                    update(Round)
-                    .where(Round.id == round_id, Round.status == "posting")
-                    .values(status="missed", lease_until=None)
-                )
+        closed = bool(await self._close([round_id], self._clock.now()))
         if closed:
             if wait:
                 await self._finish(round_id)

@@ -157,6 +157,23 @@ class Round(Base):
     question: Mapped[QuestionVersion | None] = relationship()
 
 
+class ChannelRotation(Base):
+    """Where a channel stands in the question rotation: how often it had each question, and
+    the latest day's category; `Rotation` of all its rounds, kept so a choice reads one row.
+    `round_id` is the latest round folded in: a write that finds another process moved the
+    row on since it was read changes nothing, and the row is rebuilt from the rounds."""
+
+    __tablename__ = "rotations"
+
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    round_id: Mapped[int] = mapped_column(Integer)
+    uses: Mapped[dict[str, Any]]
+    last_date: Mapped[date | None] = mapped_column(Date)
+    last_category: Mapped[str | None] = mapped_column(String(32))
+
+
 class Answer(Base):
     """One platform message answering a round. `status`: counted, superseded or withdrawn."""
 

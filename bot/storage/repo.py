@@ -58,6 +58,32 @@ async def upsert(
     )
 
 
+async def insert_many_ignoring_conflict(
+    session: AsyncSession,
+    model: type[Base],
+    rows: list[dict[str, Any]],
+    *,
+    conflict: list[str],
+    returning: tuple[Any, ...] = (),
+) -> list[tuple[Any, ...]]:
+    """`insert_ignoring_conflict` for many rows in one statement (or a few, for very many):
+    the `returning` columns of the rows that were new. Rows go in the order given, so two
+    processes that insert overlapping rows sorted the same way wait for each other instead of
+    deadlocking."""
+    if not rows:
+        return []
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(model.metadata.tables[model.__tablename__]).on_conflict_do_nothing(
+        index_elements=conflict
+    )
+    if not returning:
+        await session.execute(stmt, rows)
+        return []
+    result = await session.execute(stmt.returning(*returning), rows)
+    return [tuple(row) for row in result]
+
+
 async def team_for(session: AsyncSession, platform: str, team_id: str, now: datetime) -> Team:
     await insert_ignoring_conflict(
         session,

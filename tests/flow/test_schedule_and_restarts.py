@@ -46,9 +46,10 @@ async def test_the_cron_triggers_fire_at_local_nine_across_dst(database_url: str
     try:
         channel_id = await bot.configure(at=time(9, 0), zone="Europe/Berlin", weekdays="daily")
         await bot.app.scheduler.start()
-        assert {f"open:{channel_id}", f"close:{channel_id}", "sweep"} <= set(
-            bot.app.scheduler.job_ids()
-        )
+        week = "mon,tue,wed,thu,fri,sat,sun"
+        jobs = [f"close {week} 17:00 Europe/Berlin", f"open {week} 09:00 Europe/Berlin"]
+        assert bot.app.scheduler.job_ids_of(channel_id) == jobs
+        assert {*jobs, "sweep"} <= set(bot.app.scheduler.job_ids())
         async with bot.app.sessions() as session:
             from bot.services.rounds import schedule_of
             from bot.storage.models import Channel
