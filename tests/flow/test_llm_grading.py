@@ -70,8 +70,10 @@ async def test_token_usage_is_kept_with_each_grade(
         await bot.grade_all()
         async with bot.app.sessions() as session:
             usages = (await session.scalars(select(Grade.usage).order_by(Grade.id))).all()
-        assert usages[0] is not None and usages[0]["cache_creation_input_tokens"] > 0
-        assert usages[1] is not None and usages[1]["cache_read_input_tokens"] > 0
+        # The two calls may run at once: whichever reached the API first wrote the cache.
+        assert all(u is not None for u in usages)
+        assert sorted(u["cache_creation_input_tokens"] > 0 for u in usages) == [False, True]
+        assert sorted(u["cache_read_input_tokens"] > 0 for u in usages) == [False, True]
         assert all(u is not None and u["output_tokens"] == 120 for u in usages)
     finally:
         await bot.stop()

@@ -1,8 +1,8 @@
 """rotation state: each channel's place in the question rotation, so choosing the next
 question reads one row instead of the channel's whole history (filled in as channels post)
 
-Revision ID: 0005_rotation
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_rotation"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
