@@ -93,6 +93,7 @@ class App:
     router: Router
     scheduler: RoundScheduler
     background: Background
+    receipts_engine: AsyncEngine | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _workers: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -118,6 +119,12 @@ class App:
         if upgrade:
             await migrate.upgrade(engine)
         sessions = make_sessionmaker(engine)
+        receipts_engine, receipts = None, None  # SQLite: one writer, one connection for all
+        if engine.dialect.name != "sqlite":
+            receipts_engine = make_engine(settings.database_url, pool_size=1, max_overflow=0)
+            receipts = make_sessionmaker(receipts_engine)
+            async with receipts_engine.connect():  # connected now, not at the first send
+                pass
         question_rows = await sync_questions(sessions, bank, clock.now())
         messenger = Messenger({a.platform: a for a in adapters})
         background = Background()
@@ -130,6 +137,7 @@ class App:
             regrade_after=timedelta(seconds=settings.regrade_after),
             llm_limit=llm_limit,
             batch=settings.grading_workers,
+            receipts=receipts,
         )
         leaderboard = LeaderboardService(sessions=sessions)
         stats = StatsService(sessions=sessions)
@@ -213,6 +221,7 @@ class App:
             router=router,
             scheduler=scheduler,
             background=background,
+            receipts_engine=receipts_engine,
         )
 
     async def start(self, *, schedule: bool = True, workers: bool = True) -> None:
@@ -242,3 +251,5 @@ class App:
             except Exception:
                 log.exception("adapter %s did not stop cleanly", adapter.platform)
         await self.engine.dispose()
+        if self.receipts_engine is not None:
+            await self.receipts_engine.dispose()

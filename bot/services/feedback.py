@@ -1,7 +1,12 @@
 """Feedback owed to an answer's author. A grade and the notice it owes are stored together; the
 worker that stored them holds the notice under a lease, renewed while the send waits (behind a
 platform's rate limit, say), and clears it once the platform took it. A notice whose lease ran
-out, because its sender died or the send failed, is sent again by any worker."""
+out, because its sender died or the send failed, is sent again by any worker.
+
+Between the platform taking a notice and the record of that, a crash leaves the notice owed and
+it is sent again: Slack ephemerals can't be read back to check. That window is kept as short as
+it can be: the record is written by `Receipts`, on a connection of its own, as soon as the send
+returns, many sends' records in one statement."""
 
 from __future__ import annotations
 
@@ -89,6 +94,56 @@ class Owed:
     update: bool
 
 
+class Receipts:
+    """Clears delivered notices. Each clear joins the next batch; a batch is one UPDATE, run on
+    a connection nothing else waits for (on PostgreSQL), so a burst of answers queueing for the
+    shared pool does not stretch the time between a send and its record."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._pending: list[tuple[int, Sequence[datetime], asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def clear(self, grade_id: int, leases: Sequence[datetime]) -> bool:
+        """Clear the notice if a lease in `leases` still holds it; whether it did."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((grade_id, list(leases), done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write())
+        return await done
+
+    async def idle(self) -> None:
+        """Wait for the records being written."""
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            held = or_(*(
+                (Grade.id == grade_id) & Grade.notice_lease_until.in_(leases)
+                for grade_id, leases, _ in batch
+            ))  # fmt: skip
+            try:
+                async with self._sessions.begin() as session:
+                    cleared = set(
+                        await session.scalars(
+                            update(Grade)
+                            .where(Grade.notice.is_not(None), held)
+                            .values(notice=None, notice_lease_until=None)
+                            .returning(Grade.id)
+                        )
+                    )
+            except Exception as error:
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(error)
+                continue
+            for grade_id, _, done in batch:
+                if not done.done():
+                    done.set_result(grade_id in cleared)
+
+
 class FeedbackSender:
     """Sends owed feedback, each notice under its lease, and takes over notices whose lease ran
     out."""
@@ -100,8 +155,12 @@ class FeedbackSender:
         clock: Clock,
         messenger: Messenger,
         lease: timedelta,
+        receipts: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
+        """`receipts`: sessions for delivery records, on a pool of their own where the
+        database takes concurrent writers (default: `sessions`)."""
         self._sessions = sessions
+        self._receipts = Receipts(receipts or sessions)
         self._clock = clock
         self._messenger = messenger
         self.lease = lease
@@ -164,6 +223,7 @@ class FeedbackSender:
     async def close(self, *, grace: float = 5.0) -> None:
         """Give sends in flight `grace` seconds; what is cancelled stays owed, for any worker."""
         await self._sends.close(grace=grace)
+        await self._receipts.idle()
         if self._renewer is not None:
             self._renewer.cancel()
             await asyncio.gather(self._renewer, return_exceptions=True)
@@ -206,11 +266,7 @@ class FeedbackSender:
             log.warning("feedback for grade %s was taken over by another worker", grade_id)
 
     async def _clear(self, grade_id: int, *leases: datetime) -> bool:
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                _holding(grade_id, leases).values(notice=None, notice_lease_until=None)
-            )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return await self._receipts.clear(grade_id, leases)
 
     async def _keep_leased(self) -> None:
         """While notices are held, extend their leases every third of a lease."""

@@ -114,6 +114,7 @@ class GradingService:
         regrade_after: timedelta = REGRADE_AFTER,
         llm_limit: AdaptiveLimit | None = None,
         batch: int = 2,
+        receipts: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -126,7 +127,7 @@ class GradingService:
         self._wake = asyncio.Event()
         self.turns: TurnGrading | None = None
         self.feedback = FeedbackSender(
-            sessions=sessions, clock=clock, messenger=messenger, lease=lease
+            sessions=sessions, clock=clock, messenger=messenger, lease=lease, receipts=receipts
         )
 
     def wake(self) -> None:

@@ -61,6 +61,8 @@ class Replica:
         self._cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.killed_at: float | None = None
+        """When the last kill -9 was sent (time.monotonic())."""
 
     @property
     def base(self) -> str:
@@ -86,6 +88,7 @@ class Replica:
         """kill -9: no shutdown code runs, in-flight requests are cut off."""
         if self.running:
             assert self.process is not None
+            self.killed_at = time.monotonic()
             self.process.send_signal(signal.SIGKILL)
 
     async def stop(self, *, timeout: float = 15) -> int:  # noqa: ASYNC109
@@ -260,11 +263,19 @@ class Chaos:
     def feedback(self, thread_ts: str) -> dict[str, int]:
         """Per user, how many grade notices ("Your answer scored …") they got in the thread."""
         counts: dict[str, int] = {}
-        for call in self.fake.calls_to("chat.postEphemeral"):
-            p = call.params
-            if p.get("thread_ts") == thread_ts and "scored" in str(p.get("text", "")):
-                counts[str(p["user"])] = counts.get(str(p["user"]), 0) + 1
+        for call in self.feedback_calls(thread_ts):
+            user = str(call.params["user"])
+            counts[user] = counts.get(user, 0) + 1
         return counts
+
+    def feedback_calls(self, thread_ts: str) -> list[Call]:
+        """The grade notices sent in the thread, in the order the fake took them."""
+        return [
+            call
+            for call in self.fake.calls_to("chat.postEphemeral")
+            if call.params.get("thread_ts") == thread_ts
+            and "scored" in str(call.params.get("text", ""))
+        ]
 
     async def settle(
         self,

