@@ -115,6 +115,13 @@ def launch_opsdrill(fake: FakeSlack, database_url: str, log: Path) -> App:
     return App("opsdrill", process, port)
 
 
+def spy_on(pid: int, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy (pip install py-spy) sampling `pid` until it exits, as collapsed stacks."""
+    command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200",
+               "--output", str(output)]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def launch_bare_bolt(fake: FakeSlack, log: Path) -> App:
     port = free_port()
     process = subprocess.Popen(
@@ -198,7 +205,7 @@ async def feedback_done(
     return None
 
 
-async def run(sizes: list[int], database: str, repeats: int) -> None:
+async def run(sizes: list[int], database: str, repeats: int, profile: Path | None) -> None:
     _pin(1)
     work = Path(tempfile.mkdtemp(prefix="opsdrill-bench-"))
     fake = FakeSlack(first_ts=time.time())
@@ -217,6 +224,9 @@ async def run(sizes: list[int], database: str, repeats: int) -> None:
         first.stop()
         bot = launch_opsdrill(fake, database_url, work / "opsdrill.log")
         start_to_ready = await bot.ready(http)
+        spy = None
+        if profile is not None:  # py-spy (pip install py-spy) samples it until it exits
+            spy = spy_on(bot.process.pid, profile)
         await asyncio.sleep(3)
         idle_rss = bot.rss_mb()
         bare = launch_bare_bolt(fake, work / "bare.log")
@@ -244,6 +254,8 @@ async def run(sizes: list[int], database: str, repeats: int) -> None:
             bot.stop()
             bare.stop()
             await fake.stop()
+            if spy is not None:
+                spy.wait(30)
     print()
     print(
         "| burst | OpsDrill ack p50 / p99 | bare Bolt p50 / p99 | ratio p50 / p99 "
@@ -264,9 +276,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--repeats", type=int, default=2, help="A B rounds for bursts ≤ 1,000")
+    parser.add_argument(
+        "--profile", type=Path, help="run OpsDrill under cProfile and write its stats here"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    asyncio.run(run(sizes, args.database, args.repeats))
+    asyncio.run(run(sizes, args.database, args.repeats, args.profile))
+    if args.profile:
+        print(f"profile (collapsed stacks, for flamegraph or speedscope): {args.profile}")
 
 
 if __name__ == "__main__":
