@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     weekday_plan: str = Field(
         "mon:foundation,fri:system-design", validation_alias="OPSDRILL_WEEKDAY_PLAN"
     )
-    grading_workers: int = Field(2, ge=1, le=32, validation_alias="OPSDRILL_GRADING_WORKERS")
+    grading_workers: int = Field(16, ge=1, le=32, validation_alias="OPSDRILL_GRADING_WORKERS")
     """Jobs the offline grader takes at once (a batch); the LLM grader's are set by the next."""
     llm_concurrency: int = Field(16, ge=1, le=256, validation_alias="OPSDRILL_LLM_CONCURRENCY")
     """LLM calls in flight at most; halved when the API says it is overloaded (429, 529), then

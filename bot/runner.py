@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Iterable
 
 from bot.app import App
@@ -14,6 +15,7 @@ from bot.ports import ChatAdapter
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 30.0
+SWITCH_INTERVAL = 0.0005
 
 
 class NoPlatformConfigured(Exception):
@@ -64,6 +66,9 @@ async def run_bot(
     port: int = 3000,
 ) -> None:
     adapters = platform_adapters(settings, slack_mode=slack_mode, host=host, port=port)
+    # The database drivers' threads hand results back through the GIL: a short switch interval
+    # keeps a busy event loop from holding each handback for the default 5 ms.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     app = await App.create(settings, adapters=adapters)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

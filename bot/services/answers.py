@@ -261,7 +261,8 @@ async def _count(
                 update(Answer).where(Answer.id == entry.answer_id).values(status="superseded")
             )
             entry.answer_id = answer_id
-    await tally.recount(session, round_id=rnd.id, member_id=member_id)
+        await tally.recount(session, round_id=rnd.id, member_id=member_id)
+    # A first answer in the round has no score yet: it is counted with its first grade.
 
 
 async def _answer(session: AsyncSession, round_id: int, message: MessageRef) -> Answer | None:

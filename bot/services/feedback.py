@@ -75,11 +75,22 @@ async def load_answer(session: AsyncSession, answer_id: int | None) -> AnswerWor
         answer_id=answer.id,
         revision=answer.revision,
         text=answer.text,
-        question=Question.model_validate(question_row.content),
+        question=_question(question_row),
         thread=thread,
         message=message,
         author=UserRef(team.platform, team.external_id, member.external_id),
     )
+
+
+_QUESTIONS: dict[tuple[str, str], Question] = {}
+"""Parsed questions by slug and version (a hash of the content, so one key, one content)."""
+
+
+def _question(row: QuestionVersion) -> Question:
+    key = (row.slug, row.version)
+    if key not in _QUESTIONS:
+        _QUESTIONS[key] = Question.model_validate(row.content)
+    return _QUESTIONS[key]
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,11 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 MAX_REGRADES = 6  # provisional grades retried after 5, 10, 20, 40, 80, 160 minutes
 REGRADE_AFTER = timedelta(minutes=5)
+ANSWERS_QUIET = 0.05
+"""Seconds without a new answer before the pump claims more jobs: while a burst of answers is
+arriving, their acks have the CPU and the database (SQLite's one connection) to themselves."""
+MAX_DEFER = 2.0
+"""The longest the pump waits for that gap, so a steady stream of answers still gets graded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +118,7 @@ class GradingService:
         lease: timedelta = LEASE,
         regrade_after: timedelta = REGRADE_AFTER,
         llm_limit: AdaptiveLimit | None = None,
-        batch: int = 2,
+        batch: int = 16,
         receipts: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
@@ -125,14 +130,26 @@ class GradingService:
         self.llm_limit = llm_limit
         self._batch = batch
         self._wake = asyncio.Event()
+        self._last_answer = -MAX_DEFER
         self.turns: TurnGrading | None = None
         self.feedback = FeedbackSender(
             sessions=sessions, clock=clock, messenger=messenger, lease=lease, receipts=receipts
         )
 
     def wake(self) -> None:
-        """Tell idle workers there is new work."""
+        """Tell idle workers there is new work (an answer just stored, say)."""
+        self._last_answer = time.monotonic()
         self._wake.set()
+
+    async def _answers_first(self, stop: asyncio.Event) -> None:
+        """Wait for a gap in arriving answers (at most MAX_DEFER): acks go before grading."""
+        deadline = time.monotonic() + MAX_DEFER
+        while not stop.is_set():
+            now = time.monotonic()
+            gap = now - self._last_answer
+            if gap >= ANSWERS_QUIET or now >= deadline:
+                return
+            await asyncio.sleep(min(ANSWERS_QUIET - gap, deadline - now))
 
     @property
     def room(self) -> int:
@@ -211,6 +228,7 @@ class GradingService:
                 self._wake.clear()
                 ended.clear()
                 try:
+                    await self._answers_first(stop)
                     if time.monotonic() - last_resend >= poll:
                         last_resend = time.monotonic()
                         await self.feedback.resend_owed()

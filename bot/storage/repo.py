@@ -50,10 +50,11 @@ async def upsert(
     dialect = session.bind.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(model).values(**values)
+    excluded = stmt.excluded  # built anew on every access
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=conflict,
-            set_={k: stmt.excluded[k] for k in values if k not in conflict},
+            set_={k: excluded[k] for k in values if k not in conflict},
         )
     )
 

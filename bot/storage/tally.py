@@ -1,10 +1,12 @@
 """The counted score of every entry, and every member's totals per team, by month and all time.
 
 Leaderboards and stats read these instead of working out the newest grade of each of a year
-of answers. Every write that changes what counts (an answer taken, edited, replaced or
-withdrawn; a grade stored) calls `recount` in its own transaction, so the kept numbers commit
+of answers. Every write that changes what counts (an answer edited, replaced or withdrawn; a
+grade stored) calls `recount` in its own transaction, so the kept numbers commit
 with the change or not at all. A recount works them out again from the answers and grades
 rather than adding a difference, so one that runs twice, or late, still leaves them right.
+A member's first answer in a round is counted when its first grade is stored: until then it
+has no score, and the answer's ack stays a few inserts.
 """
 
 from __future__ import annotations
@@ -78,9 +80,10 @@ async def recount(session: AsyncSession, *, round_id: int, member_id: int) -> No
     # Recounts of one member's totals take turns on the member's row, so the last one sees
     # every other's committed entries. NO KEY UPDATE leaves foreign key checks unblocked
     # (SQLite needs nothing: its transactions already take turns).
-    await session.execute(
-        select(Member.id).where(Member.id == member_id).with_for_update(key_share=True)
-    )
+    if session.bind.dialect.name != "sqlite":
+        await session.execute(
+            select(Member.id).where(Member.id == member_id).with_for_update(key_share=True)
+        )
     month = month_of(day)
     in_month = select(
         func.coalesce(func.sum(Entry.score), 0.0),
