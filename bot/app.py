@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.background import Background
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.grading.anthropic import AnthropicGrader
 from bot.grading.base import Grader
 from bot.grading.fallback import FallbackGrader
 from bot.grading.limit import AdaptiveLimit
@@ -62,6 +61,8 @@ def build_grader(settings: Settings, bank: Bank, *, limit: AdaptiveLimit | None 
     key = settings.anthropic_api_key
     if key is None:
         raise ConfigError("OPSDRILL_GRADER=anthropic needs ANTHROPIC_API_KEY to be set.")
+    from bot.grading.anthropic import AnthropicGrader  # the SDK is large: loaded when used
+
     llm = AnthropicGrader(
         api_key=key.get_secret_value(),
         model=settings.model,

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from adapters.discord.adapter import DiscordAdapter, invite_url, sync_commands
 from bot.config import Settings
 
 app = typer.Typer(help="Discord setup.", no_args_is_help=True)
@@ -31,6 +30,8 @@ def invite(
     app_id = application_id or Settings().discord_application_id
     if app_id is None:
         app_id = asyncio.run(_with_bot(_settings(), _application_id))
+    from adapters.discord.adapter import invite_url
+
     typer.echo(invite_url(app_id))
 
 
@@ -41,6 +42,8 @@ def sync(
     ] = None,
 ) -> None:
     """Register the /drill commands with Discord (global changes can take a while to show)."""
+    from adapters.discord.adapter import sync_commands
+
     count = asyncio.run(_with_bot(_settings(), lambda bot: sync_commands(bot, guild)))
     where = f"server {guild}" if guild else "every server"
     typer.echo(f"Synced {count} command(s) to {where}.")
@@ -52,6 +55,8 @@ async def _application_id(bot: Any) -> int:
 
 
 async def _with_bot(settings: Settings, action: Any) -> Any:
+    from adapters.discord.adapter import DiscordAdapter  # discord.py loads only when used
+
     adapter = DiscordAdapter(settings)
     bot = adapter.bot
     await bot.login(settings.discord_token.get_secret_value())  # type: ignore[union-attr]

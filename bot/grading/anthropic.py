@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -13,7 +14,7 @@ from anthropic.types import MessageParam, TextBlockParam, ToolParam
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.grading.base import Flag, Grade, PointGrade, Usage, Verdict
-from bot.grading.limit import AdaptiveLimit, LimitCalls
+from bot.grading.limit import OVERLOADED, AdaptiveLimit, retry_after
 from bot.grading.prompt import TOOL_NAME, grade_tool, new_tag, system_text, user_text
 from bot.grading.text import is_injection, is_term_list, sentences
 from bot.questions.schema import Question
@@ -277,3 +278,24 @@ def _sum(a: Usage, b: Usage) -> Usage:
 def _brief(exc: anthropic.APIError) -> str:
     status = getattr(exc, "status_code", None)
     return f"status {status}" if status else exc.__class__.__doc__ or "request failed"
+
+
+class LimitCalls(anthropic.Middleware):
+    """SDK middleware: every HTTP attempt, the SDK's own retries included, takes a slot of the
+    limit, and every 429/529 the API answers moves it, even when the SDK retries the call."""
+
+    def __init__(self, limit: AdaptiveLimit) -> None:
+        self._limit = limit
+
+    async def handle_async(
+        self,
+        request: anthropic.APIRequest,
+        call_next: Callable[[anthropic.APIRequest], Any],
+    ) -> anthropic.AsyncAPIResponse[Any]:
+        async with self._limit.slot() as slot:
+            response: anthropic.AsyncAPIResponse[Any] = await call_next(request)
+        if response.status_code in OVERLOADED:
+            self._limit.overloaded(slot, retry_after=retry_after(response.headers))
+        elif response.http_response.is_success:
+            self._limit.succeeded()
+        return response

@@ -10,9 +10,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
-
-import anthropic
 
 OVERLOADED = frozenset({429, 529})
 MAX_PAUSE = 60.0  # seconds; a Retry-After beyond this is not trusted to hold every call back
@@ -116,27 +113,6 @@ class AdaptiveLimit:
 
     def _record(self, reason: str) -> None:
         self.changes.append(Change(self._monotonic(), self.current, reason))
-
-
-class LimitCalls(anthropic.Middleware):
-    """SDK middleware: every HTTP attempt, the SDK's own retries included, takes a slot of the
-    limit, and every 429/529 the API answers moves it, even when the SDK retries the call."""
-
-    def __init__(self, limit: AdaptiveLimit) -> None:
-        self._limit = limit
-
-    async def handle_async(
-        self,
-        request: anthropic.APIRequest,
-        call_next: Callable[[anthropic.APIRequest], Any],
-    ) -> anthropic.AsyncAPIResponse[Any]:
-        async with self._limit.slot() as slot:
-            response: anthropic.AsyncAPIResponse[Any] = await call_next(request)
-        if response.status_code in OVERLOADED:
-            self._limit.overloaded(slot, retry_after=retry_after(response.headers))
-        elif response.http_response.is_success:
-            self._limit.succeeded()
-        return response
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
