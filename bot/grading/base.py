@@ -40,6 +40,18 @@ class PointGrade:
     def earned(self) -> float:
         return self.weight * self.verdict.credit
 
+    @classmethod
+    def from_json(cls, stored: dict[str, Any]) -> PointGrade:
+        """A point grade back from its stored form (`Grade.points_json`)."""
+        return cls(
+            point_id=stored["point_id"],
+            point=stored["point"],
+            weight=stored["weight"],
+            verdict=Verdict(stored["verdict"]),
+            rationale=stored.get("rationale", ""),
+            evidence=stored.get("evidence", ""),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Usage:

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.background import Background
 from bot.clock import Clock
 from bot.domain import ChannelRef, MessageRef, Reaction, UserRef
-from bot.grading.base import Flag, PointGrade, Verdict
+from bot.grading.base import Flag, PointGrade
 from bot.grading.base import Grade as GradeResult
 from bot.questions.schema import Question
 from bot.services import cards
@@ -131,16 +131,13 @@ class Receipts:
     async def _write(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
-            held = or_(*(
-                (Grade.id == grade_id) & Grade.notice_lease_until.in_(leases)
-                for grade_id, leases, _ in batch
-            ))  # fmt: skip
+            held = or_(*(_held_by(grade_id, leases) for grade_id, leases, _ in batch))
             try:
                 async with self._sessions.begin() as session:
                     cleared = set(
                         await session.scalars(
                             update(Grade)
-                            .where(Grade.notice.is_not(None), held)
+                            .where(held)
                             .values(notice=None, notice_lease_until=None)
                             .returning(Grade.id)
                         )
@@ -219,7 +216,8 @@ class FeedbackSender:
             async with self._sessions() as session:
                 work = await load_answer(session, answer_id)
             if work is None or work.revision != revision or work.thread is None:
-                await self._clear(grade_id, until)  # withdrawn or edited since: nothing to tell
+                # Withdrawn or edited since: nothing to tell.
+                await self._receipts.clear(grade_id, [until])
                 continue
             self.send_later(Owed(grade_id, until, work, grade, update=notice == UPDATE))
             sent += 1
@@ -273,11 +271,8 @@ class FeedbackSender:
 
     async def _delivered(self, grade_id: int) -> None:
         leases = self._held.pop(grade_id, [])
-        if not leases or not await self._clear(grade_id, *leases):
+        if not leases or not await self._receipts.clear(grade_id, leases):
             log.warning("feedback for grade %s was taken over by another worker", grade_id)
-
-    async def _clear(self, grade_id: int, *leases: datetime) -> bool:
-        return await self._receipts.clear(grade_id, leases)
 
     async def _keep_leased(self) -> None:
         """While notices are held, extend their leases every third of a lease."""
@@ -307,28 +302,20 @@ class FeedbackSender:
                 log.warning("feedback for grade %s: lease lost to another worker", grade_id)
 
 
+def _held_by(grade_id: int, leases: Sequence[datetime]) -> Any:
+    """The notice is still owed, under a lease that is one of `leases`."""
+    return (Grade.id == grade_id) & Grade.notice.is_not(None) & Grade.notice_lease_until.in_(leases)
+
+
 def _holding(grade_id: int, leases: Sequence[datetime]) -> Any:
     """UPDATE of the notice that matches only while its lease is one `leases` holds."""
-    return update(Grade).where(
-        Grade.id == grade_id, Grade.notice.is_not(None), Grade.notice_lease_until.in_(leases)
-    )
+    return update(Grade).where(_held_by(grade_id, leases))
 
 
 def result_of(row: Grade) -> GradeResult:
     """The grade as graders make it, rebuilt from its row (for feedback sent again)."""
-    points = tuple(
-        PointGrade(
-            point_id=p["point_id"],
-            point=p["point"],
-            weight=p["weight"],
-            verdict=Verdict(p["verdict"]),
-            rationale=p.get("rationale", ""),
-            evidence=p.get("evidence", ""),
-        )
-        for p in row.points
-    )
     return GradeResult(
-        points=points,
+        points=tuple(PointGrade.from_json(p) for p in row.points),
         feedback=row.feedback,
         grader=row.grader,
         rubric_version=row.question_version,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import UserRef
-from bot.grading.base import PointGrade, Verdict
+from bot.grading.base import PointGrade
 from bot.questions.schema import Question
 from bot.services.interview_cards import PastInterview
 from bot.services.scorecard import TurnResult, recommend
@@ -199,17 +199,7 @@ def point_grades(points: list[Any] | None) -> list[PointGrade] | None:
     """Stored point grades back as values; None before the first answer."""
     if points is None:
         return None
-    return [
-        PointGrade(
-            point_id=p["point_id"],
-            point=p["point"],
-            weight=p["weight"],
-            verdict=Verdict(p["verdict"]),
-            rationale=p.get("rationale", ""),
-            evidence=p.get("evidence", ""),
-        )
-        for p in points
-    ]
+    return [PointGrade.from_json(p) for p in points]
 
 
 async def grading_queued(session: AsyncSession, turn_id: int) -> bool:

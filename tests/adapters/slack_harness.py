@@ -23,6 +23,11 @@ from tests.fakes.slack_api import FakeSlack
 SECRET = "test-signing-secret"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 CHANNEL = ChannelRef("slack", "T1", "C1")
+ANSWER = (
+    "Retrain when live precision on fresh labels drops past the agreed threshold, "
+    "and watch feature drift with PSI as an early warning while labels lag."
+)
+"""A thread answer that covers the question's main points."""
 
 
 @dataclass

@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from tests.adapters.slack_harness import CHANNEL, SlackBot, now
+from tests.adapters.slack_harness import ANSWER, CHANNEL, SlackBot, now
 from tests.fakes import slack_api
-from tests.fakes.slack_api import FakeSlack
 
 pytestmark = pytest.mark.asyncio
-ANSWER = (
-    "Retrain when live precision on fresh labels drops past the agreed threshold, "
-    "and watch feature drift with PSI as an early warning while labels lag."
-)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    server = FakeSlack()
-    server.users["UADMIN"] = server.default_user("UADMIN") | {"is_admin": True}
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def bot(tmp_path: Path, fake: FakeSlack) -> AsyncIterator[SlackBot]:
-    harness = await SlackBot.start(f"sqlite:///{tmp_path / 'slack.db'}", fake)
-    yield harness
-    await harness.stop()
 
 
 def _texts(call: slack_api.Call) -> str:

@@ -13,15 +13,11 @@ from sqlalchemy import func, select
 
 from bot.services.rounds import POST_LEASE
 from bot.storage.models import Answer, Round
-from tests.adapters.slack_harness import CHANNEL, NOW, SlackBot
+from tests.adapters.slack_harness import ANSWER, CHANNEL, NOW, SlackBot
 from tests.fakes import slack_api
 from tests.fakes.slack_api import FakeSlack
 
 pytestmark = pytest.mark.asyncio
-ANSWER = (
-    "Retrain when live precision on fresh labels drops past the agreed threshold, "
-    "and watch feature drift with PSI as an early warning while labels lag."
-)
 
 
 @pytest.fixture

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from urllib.parse import parse_qs
 
-import aiohttp
 import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -30,20 +28,6 @@ from tests.fakes.slack_api import (
 )
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    server = FakeSlack()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def client(fake: FakeSlack) -> AsyncIterator[AsyncWebClient]:
-    async with aiohttp.ClientSession() as session:
-        yield AsyncWebClient(token="xoxb-test", base_url=fake.api_url, session=session)
 
 
 async def test_auth_test_and_users_info(fake: FakeSlack, client: AsyncWebClient) -> None:

@@ -3,7 +3,6 @@ it must read back the way Slack does, or the adapter's tests prove nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -14,20 +13,6 @@ from tests.fakes.slack_api import FakeSlack
 
 pytestmark = pytest.mark.asyncio
 TAG = {"event_type": "opsdrill_post", "event_payload": {"key": "round-1"}}
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    server = FakeSlack()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def client(fake: FakeSlack) -> AsyncIterator[AsyncWebClient]:
-    async with aiohttp.ClientSession() as session:
-        yield AsyncWebClient(token="xoxb-test", base_url=fake.api_url, session=session)
 
 
 def _texts(response: Any) -> list[str]:

@@ -3,36 +3,18 @@ was lost is found by its key, and answers written while the bot was away are rea
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from adapters.slack import history
 from bot.domain import AnswerPosted, Card, MessageRef, UserRef
 from tests.adapters.slack_harness import CHANNEL, SlackBot
-from tests.fakes.slack_api import FakeSlack
 
 pytestmark = pytest.mark.asyncio
 QUESTION = Card("Today's MLOps question", "When do you retrain a model?")
 TAG = {"event_type": "opsdrill_post", "event_payload": {"key": "round-7"}}
 LONG_AGO = datetime(2023, 1, 1, tzinfo=UTC)  # before any ts the fake hands out
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    server = FakeSlack()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def bot(tmp_path: Path, fake: FakeSlack) -> AsyncIterator[SlackBot]:
-    harness = await SlackBot.start(f"sqlite:///{tmp_path / 'slack.db'}", fake)
-    yield harness
-    await harness.stop()
 
 
 @pytest.fixture

@@ -6,31 +6,17 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from adapters.slack.limits import SlackLimits
 from bot.domain import Card, ChannelRef
-from tests.adapters.slack_harness import SlackBot
+from tests.adapters.slack_harness import ANSWER, SlackBot
 from tests.fakes.slack_api import FakeSlack
 
 pytestmark = pytest.mark.asyncio
-ANSWER = (
-    "Retrain when live precision on fresh labels drops past the agreed threshold, "
-    "and watch feature drift with PSI as an early warning while labels lag."
-)
 PEOPLE = [f"U{n}" for n in range(1, 7)]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    server = FakeSlack()
-    server.users["UADMIN"] = server.default_user("UADMIN") | {"is_admin": True}
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def _bot(tmp_path: Path, fake: FakeSlack, **rates: tuple[float, float]) -> SlackBot:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -15,15 +14,6 @@ from tests.fakes import slack_api
 from tests.fakes.slack_api import FakeSlack
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    server = FakeSlack()
-    server.users["UADMIN"] = server.default_user("UADMIN") | {"is_admin": True}
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def test_socket_mode_takes_commands_and_events_and_acks_them(

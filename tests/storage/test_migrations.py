@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bot.services.leaderboard import LeaderboardService, Period
 from bot.storage import migrate
@@ -23,6 +23,7 @@ from bot.storage.models import (
     Team,
     TeamMonthTotal,
 )
+from tests.storage.conftest import add_channel
 
 pytestmark = pytest.mark.asyncio
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -51,51 +52,30 @@ async def test_models_and_migrations_agree(blank_database_url: str) -> None:
         await engine.dispose()
 
 
-async def test_one_round_per_channel_per_local_date_is_a_constraint(database_url: str) -> None:
-    engine = make_engine(database_url)
-    sessions = make_sessionmaker(engine)
-    try:
-        async with sessions.begin() as session:
-            team = Team(platform="memory", external_id="T1", name="", created_at=NOW)
-            session.add(team)
-            await session.flush()
-            channel = Channel(
-                team_id=team.id, external_id="C1", name="", post_time="09:00", timezone="UTC",
-                weekdays="mon", window_minutes=60, active=True, created_at=NOW,
-                schedule_changed_at=NOW,
-            )  # fmt: skip
-            session.add(channel)
-            await session.flush()
-            channel_id = channel.id
+async def test_one_round_per_channel_per_local_date_is_a_constraint(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    channel_id = await add_channel(sessions, weekdays="mon")
 
-        def a_round() -> Round:
-            return Round(
-                channel_id=channel_id, local_date=date(2026, 11, 23), status="missed",
-                opens_at=NOW, closes_at=NOW,
-            )  # fmt: skip
+    def a_round() -> Round:
+        return Round(
+            channel_id=channel_id, local_date=date(2026, 11, 23), status="missed",
+            opens_at=NOW, closes_at=NOW,
+        )  # fmt: skip
 
+    async with sessions.begin() as session:
+        session.add(a_round())
+    with pytest.raises(IntegrityError):
         async with sessions.begin() as session:
             session.add(a_round())
-        with pytest.raises(IntegrityError):
-            async with sessions.begin() as session:
-                session.add(a_round())
-    finally:
-        await engine.dispose()
 
 
-async def test_times_come_back_as_aware_utc(database_url: str) -> None:
-    engine = make_engine(database_url)
-    sessions = make_sessionmaker(engine)
-    try:
-        async with sessions.begin() as session:
-            session.add(Team(platform="memory", external_id="T9", name="", created_at=NOW))
-        async with sessions() as session:
-            from sqlalchemy import select
-
-            stored = (await session.scalars(select(Team.created_at))).one()
-        assert stored == NOW and stored.tzinfo is not None
-    finally:
-        await engine.dispose()
+async def test_times_come_back_as_aware_utc(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions.begin() as session:
+        session.add(Team(platform="memory", external_id="T9", name="", created_at=NOW))
+    async with sessions() as session:
+        stored = (await session.scalars(select(Team.created_at))).one()
+    assert stored == NOW and stored.tzinfo is not None
 
 
 async def test_an_upgrade_from_0004_keeps_every_score_that_counted(
