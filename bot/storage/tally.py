@@ -14,11 +14,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.storage import repo
 from bot.storage.models import (
     Answer,
     Channel,
@@ -85,7 +85,9 @@ async def recount(session: AsyncSession, *, round_id: int, member_id: int) -> No
             select(Member.id).where(Member.id == member_id).with_for_update(key_share=True)
         )
     month = month_of(day)
+    month_key = {"team_id": team_id, "month": month, "member_id": member_id}
     in_month = select(
+        *_literals(month_key),
         func.coalesce(func.sum(Entry.score), 0.0),
         func.count(),
         func.min(Entry.first_answered_at),
@@ -95,31 +97,38 @@ async def recount(session: AsyncSession, *, round_id: int, member_id: int) -> No
         Entry.local_date >= month,
         Entry.local_date < next_month(month),
     )
+    await _keep(session, TeamMonthTotal, month_key, in_month)
     key = {"team_id": team_id, "member_id": member_id}
-    await _keep(
-        session, TeamMonthTotal, {**key, "month": month}, *(await session.execute(in_month)).one()
-    )
     all_time = select(
+        *_literals(key),
         func.sum(TeamMonthTotal.points),
-        func.coalesce(func.sum(TeamMonthTotal.rounds), 0),
+        func.sum(TeamMonthTotal.rounds),
         func.min(TeamMonthTotal.first_answered_at),
     ).where(TeamMonthTotal.team_id == team_id, TeamMonthTotal.member_id == member_id)
-    await _keep(session, TeamTotal, key, *(await session.execute(all_time)).one())
+    await _keep(session, TeamTotal, key, all_time)
+
+
+def _literals(key: dict[str, Any]) -> list[Any]:
+    return [literal(value).label(name) for name, value in key.items()]
 
 
 async def _keep(
     session: AsyncSession,
     model: type[TeamMonthTotal] | type[TeamTotal],
     key: dict[str, Any],
-    points: float | None,
-    rounds: int,
-    first: Any,
+    totals: Select[Any],
 ) -> None:
-    """Store one totals row, or remove it when nothing is left to count."""
-    if not rounds:
+    """Store one totals row worked out by `totals` (the key's values, then points, rounds and
+    first answer) in one statement, or remove it when nothing is left to count."""
+    columns = [*key, "points", "rounds", "first_answered_at"]
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(model).from_select(columns, totals.having(func.count() > 0))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key),
+        set_={name: stmt.excluded[name] for name in columns if name not in key},
+    )
+    written = (await session.execute(stmt.returning(literal(1)))).first()
+    if written is None:
         await session.execute(
             delete(model).where(*(getattr(model, k) == v for k, v in key.items()))
         )
-        return
-    values = {**key, "points": points, "rounds": rounds, "first_answered_at": first}
-    await repo.upsert(session, model, values, conflict=list(key))

@@ -7,8 +7,8 @@ import asyncio
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage import tally
 from bot.storage.db import make_engine, make_sessionmaker
@@ -56,6 +56,38 @@ async def test_two_grades_of_one_member_stored_at_once_both_count(pg_database_ur
         assert tuple(total) == (12.0, 2)
     finally:
         await engine.dispose()
+
+
+async def test_totals_follow_entries_and_vanish_with_the_last_one(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        await _two_rounds_answered_by_one_member(session)
+        session.add_all([_grade(1, 7.0), _grade(2, 5.0)])
+        await tally.recount(session, round_id=1, member_id=1)
+        await tally.recount(session, round_id=2, member_id=1)
+    assert await _totals(sessions) == ([(date(2026, 11, 1), 12.0, 2)], [(12.0, 2)])
+
+    async with sessions.begin() as session:  # the first round's answer withdrawn
+        await session.execute(delete(Entry).where(Entry.round_id == 1))
+        await tally.recount(session, round_id=1, member_id=1)
+    assert await _totals(sessions) == ([(date(2026, 11, 1), 5.0, 1)], [(5.0, 1)])
+
+    async with sessions.begin() as session:  # and the second: nothing left to count
+        await session.execute(delete(Entry).where(Entry.round_id == 2))
+        await tally.recount(session, round_id=2, member_id=1)
+    assert await _totals(sessions) == ([], [])
+
+
+async def _totals(
+    sessions: async_sessionmaker[AsyncSession],
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    async with sessions() as session:
+        months = await session.execute(
+            select(TeamMonthTotal.month, TeamMonthTotal.points, TeamMonthTotal.rounds)
+        )
+        totals = await session.execute(select(TeamTotal.points, TeamTotal.rounds))
+        return [tuple(r) for r in months], [tuple(r) for r in totals]
 
 
 async def _two_rounds_answered_by_one_member(session: AsyncSession) -> None:
