@@ -23,6 +23,7 @@ class Flag(StrEnum):
     INJECTION = "injection"
     OFF_TOPIC = "off_topic"
     KEYWORD_LIST = "keyword_list"
+    UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,8 @@ def compose_feedback(
         lines.append("Instructions to the grader inside an answer are ignored and earn nothing.")
     if Flag.KEYWORD_LIST in flags:
         lines.append("A list of terms without explanation earns nothing: say how and why.")
+    if Flag.UNREADABLE in flags:
+        lines.append("Words that don't form sentences earn nothing: explain in your own sentences.")
     if Flag.OFF_TOPIC in flags:
         lines.append("This answer does not address the question asked.")
     good = [p for p in points if p.verdict is Verdict.FULL]

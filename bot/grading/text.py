@@ -51,6 +51,14 @@ def content_stems(text: str) -> list[str]:
     return [stem(w.replace("-", "").replace("'", "")) for w in words(text) if w not in STOPWORDS]
 
 
+_FULL_STOP = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def full_sentences(text: str) -> list[str]:
+    """Whole sentences (ended by . ! ? or a line break), before `sentences` splits clauses."""
+    return [p.strip() for p in _FULL_STOP.split(text) if p and p.strip()]
+
+
 def sentences(text: str) -> list[str]:
     parts = [p.strip() for p in _SENTENCE_END.split(text) if p and p.strip()]
     return [p for p in parts if words(p)]
@@ -96,3 +104,61 @@ def is_injection(sentence: str) -> bool:
 
 def normalized(sentence: str) -> str:
     return " ".join(words(sentence))
+
+
+NEGATORS = frozenset(
+    {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "cannot"}
+)
+_DENIAL = re.compile(
+    r"\b(it|this|that)(\s+is|'s)\s+(simply\s+|just\s+|plainly\s+)?(not\s+true|not\s+the\s+case"
+    r"|false|untrue|wrong|a\s+myth|nonsense|a\s+misconception|mistaken|incorrect)"
+    r"(\s+to\s+(say|think|claim|believe))?(\s+that\b|\s*[,.;!]|\s*$)"
+    r"|\b(a\s+)?(myth|misconception|fallacy)\s+that\b"
+    r"|\bcontrary\s+to\s+(popular\s+belief|what\s+\w+\s+(say|think|claim)s?)\b"
+    r"|\b(nobody|no\s+one)\s+(\w+\s+)?(believes?|thinks?|needs?|bothers?|cares?)\b"
+    r"|\b(is|are)\s+(completely\s+|totally\s+)?(overrated|pointless|a\s+waste\s+of\s+time)\b",
+    re.IGNORECASE,
+)
+
+
+_CLAUSE_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*|[,;:()]")
+_SCOPE_BREAKS = frozenset({",", ";", ":", "(", ")", "but", "so", "because", "while", "whereas"})
+NEGATION_SCOPE = 3  # content words a negator reaches
+
+
+def _is_negator(word: str) -> bool:
+    return word in NEGATORS or word.endswith("n't")
+
+
+def negated_stems(text: str, *, both_sides: bool = False) -> frozenset[str]:
+    """Stems of the content words a negator governs: the next NEGATION_SCOPE content words in
+    its clause ("is not a deterministic function" → determin, function). With `both_sides`,
+    the content words just before it as well (how a rubric's own negated wording is read,
+    so "needs no labels" and "you don't need labels" agree)."""
+    tokens = _CLAUSE_WORD.findall(text.lower().replace("/", " "))
+    found: set[str] = set()
+    for i, token in enumerate(tokens):
+        if not _is_negator(token):
+            continue
+        reaches = [tokens[i + 1 :]]
+        if both_sides:
+            reaches.append(tokens[:i][::-1])
+        for reach in reaches:
+            taken = 0
+            for word in reach:
+                if word in _SCOPE_BREAKS or _is_negator(word):
+                    break
+                if word in STOPWORDS:
+                    continue
+                found.add(stem(word.replace("-", "").replace("'", "")))
+                taken += 1
+                if taken == NEGATION_SCOPE:
+                    break
+    return frozenset(found)
+
+
+def is_denial(sentence: str) -> bool:
+    """The sentence denies or dismisses what it mentions ("it is wrong to say that ...",
+    "... but that is a myth", "nobody believes ..."); plain negation ("X is not ...") is
+    weighed against the rubric's own wording instead (`negations`)."""
+    return bool(_DENIAL.search(sentence))

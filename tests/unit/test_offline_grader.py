@@ -4,7 +4,7 @@ import pytest
 
 from bot.config import SHIPPED_QUESTIONS
 from bot.grading.base import Flag, Verdict
-from bot.grading.offline import OfflineGrader
+from bot.grading.offline import QUOTE_CHARS, OfflineGrader
 from bot.questions.bank import load_bank
 
 BANK = load_bank([SHIPPED_QUESTIONS])
@@ -76,7 +76,25 @@ def test_evidence_is_quoted_from_the_answer_for_credited_points() -> None:
     answer = _strong("retrain")
     for point in GRADER.grade_now(q, answer).points:
         if point.verdict is not Verdict.MISSED:
-            assert point.evidence and point.evidence in answer
+            assert point.evidence and point.evidence.strip("…") in answer
+
+
+def test_a_long_sentence_is_quoted_where_the_credited_words_are() -> None:
+    q = BANK.get("drift-types")
+    assert q is not None
+    filler = (
+        "Before I get to it, I should say our team spent a long time on dashboards, alerting "
+        "rotas, runbooks and the usual arguments about who owns which pipeline, and then"
+    )
+    said = (
+        "fraudsters switch tactics, so transactions that used to be safe now turn out to be fraud"
+    )
+    answer = f"{filler} {said}."
+    point = next(p for p in GRADER.grade_now(q, answer).points if p.point_id == "concept-drift")
+    assert point.verdict is not Verdict.MISSED
+    assert len(point.evidence) <= QUOTE_CHARS + 2  # and the card shows it whole
+    assert said in point.evidence
+    assert point.evidence.startswith("…") and point.evidence.strip("…") in answer
 
 
 @pytest.mark.parametrize(
