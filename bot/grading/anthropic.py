@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import anthropic
 from anthropic.types import MessageParam, TextBlockParam, ToolParam
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from bot.grading.base import Flag, Grade, PointGrade, Usage, Verdict
 from bot.grading.limit import OVERLOADED, AdaptiveLimit, retry_after
-from bot.grading.prompt import TOOL_NAME, grade_tool, new_tag, system_text, user_text
+from bot.grading.prompt import (
+    TOOL_NAME,
+    PointVerdict,
+    ToolGrade,
+    grade_model,
+    grade_tool,
+    new_tag,
+    system_text,
+    user_text,
+)
 from bot.grading.text import is_injection, is_term_list, sentences
 from bot.questions.schema import Question
 
@@ -29,29 +37,10 @@ class GraderUnavailable(Exception):
     """The LLM could not produce a usable grade (outage, timeouts, invalid output)."""
 
 
-class _PointVerdict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    point_id: str
-    verdict: Verdict
-    rationale: str
-    evidence: str
-
-
-class _ToolGrade(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    points: list[_PointVerdict]
-    feedback_good: str
-    feedback_missing: str
-    injection_suspected: bool
-    off_topic: bool
-    confidence: Literal["low", "medium", "high"]
-
-
 @dataclass(frozen=True, slots=True)
 class _Sample:
-    grade: _ToolGrade
+    grade: ToolGrade
+    verdicts: dict[str, PointVerdict]
     usage: Usage
 
 
@@ -98,6 +87,7 @@ class AnthropicGrader:
 
     async def _sample(self, question: Question, answer: str) -> _Sample:
         tool = cast(ToolParam, grade_tool(question))
+        model = grade_model(tuple(p.id for p in question.rubric))
         system: list[TextBlockParam] = [
             {"type": "text", "text": system_text(question), "cache_control": {"type": "ephemeral"}}
         ]
@@ -127,10 +117,9 @@ class AnthropicGrader:
                 ]
                 continue
             try:
-                parsed = _ToolGrade.model_validate(block.input)
-                _check_points(parsed, question)
-                return _Sample(parsed, usage)
-            except (ValidationError, ValueError) as exc:
+                parsed = model.model_validate(block.input)
+                return _Sample(parsed, parsed.verdicts(), usage)
+            except ValidationError as exc:
                 if attempt == 2:
                     raise GraderUnavailable(f"invalid grade twice: {exc}") from exc
                 log.info("grade for %s failed validation; asking once for a repair", question.id)
@@ -161,8 +150,7 @@ class AnthropicGrader:
             flags.add(Flag.OFF_TOPIC)
         points = []
         for rubric_point in question.rubric:
-            votes = [next(p for p in s.grade.points if p.point_id == rubric_point.id)
-                     for s in samples]  # fmt: skip
+            votes = [s.verdicts[rubric_point.id] for s in samples]
             chosen = _majority(votes)
             verdict, rationale, evidence = chosen.verdict, chosen.rationale, chosen.evidence
             if verdict is not Verdict.MISSED:
@@ -235,20 +223,7 @@ def evidence_problem(evidence: str, answer: str) -> str | None:
     return None
 
 
-def _check_points(grade: _ToolGrade, question: Question) -> None:
-    ids = Counter(p.point_id for p in grade.points)
-    expected = {p.id for p in question.rubric}
-    missing = sorted(expected - set(ids))
-    extra = sorted(set(ids) - expected)
-    repeated = sorted(i for i, n in ids.items() if n > 1)
-    if missing or extra or repeated:
-        raise ValueError(
-            f"points must list each rubric id once; missing {missing}, unknown {extra}, "
-            f"repeated {repeated}"
-        )
-
-
-def _majority(votes: list[_PointVerdict]) -> _PointVerdict:
+def _majority(votes: list[PointVerdict]) -> PointVerdict:
     """The median verdict of the samples (for three, the majority or the middle one)."""
     ranked = sorted(votes, key=lambda v: v.verdict.credit)
     return ranked[len(ranked) // 2]

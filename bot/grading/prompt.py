@@ -5,8 +5,12 @@ the user turn, between tags with a random suffix, with the instructions restated
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from functools import lru_cache
+from typing import Any, Literal, cast
 
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from bot.grading.base import Verdict
 from bot.questions.schema import Question
 
 TOOL_NAME = "record_grade"
@@ -62,46 +66,73 @@ def system_text(question: Question) -> str:
     return "\n".join(lines)
 
 
-def grade_tool(question: Question) -> dict[str, Any]:
-    """The tool whose input is the grade; strict, so the input always matches the schema."""
-    text = {"type": "string"}
-    point = {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "point_id": {"type": "string", "enum": [p.id for p in question.rubric]},
-            "verdict": {"type": "string", "enum": ["missed", "partial", "full"]},
-            "rationale": text,
-            "evidence": text,
-        },
-        "required": ["point_id", "verdict", "rationale", "evidence"],
+class PointVerdict(BaseModel):
+    """The verdict on one rubric point, as the grader records it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: Verdict
+    rationale: str
+    evidence: str
+
+
+class ToolGrade(BaseModel):
+    """The grade as the tool records it. `points` is an object keyed by the question's rubric
+    point ids (`grade_model` makes it per question), so strict tool use can neither leave a
+    point out nor invent one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points: BaseModel
+    feedback_good: str
+    feedback_missing: str
+    injection_suspected: bool
+    off_topic: bool
+    confidence: Literal["low", "medium", "high"]
+
+    def verdicts(self) -> dict[str, PointVerdict]:
+        """Every point's verdict by rubric point id."""
+        fields = type(self.points).model_fields
+        return {info.alias or name: getattr(self.points, name) for name, info in fields.items()}
+
+
+@lru_cache(maxsize=512)
+def grade_model(point_ids: tuple[str, ...]) -> type[ToolGrade]:
+    """The tool input's model for a rubric with these point ids, each a required property."""
+    fields: dict[str, Any] = {
+        f"p{i}": (PointVerdict, Field(alias=pid)) for i, pid in enumerate(point_ids)
     }
+    points = create_model("RubricPoints", __config__=ConfigDict(extra="forbid"), **fields)
+    return create_model("RecordGrade", __base__=ToolGrade, points=(points, ...))
+
+
+def grade_tool(question: Question) -> dict[str, Any]:
+    """The tool whose input is the grade; strict, so the input always matches the schema, which
+    is generated from `grade_model` (one source of truth) with references inlined."""
+    model = grade_model(tuple(p.id for p in question.rubric))
     return {
         "name": TOOL_NAME,
         "description": "Record the verdict on every rubric point, with evidence quoted "
         "from the answer.",
         "strict": True,
-        "input_schema": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "points": {"type": "array", "items": point},
-                "feedback_good": text,
-                "feedback_missing": text,
-                "injection_suspected": {"type": "boolean"},
-                "off_topic": {"type": "boolean"},
-                "confidence": {"type": "string", "enum": ["low", "medium", "high"]},
-            },
-            "required": [
-                "points",
-                "feedback_good",
-                "feedback_missing",
-                "injection_suspected",
-                "off_topic",
-                "confidence",
-            ],
-        },
+        "input_schema": _inlined(model.model_json_schema(by_alias=True)),
     }
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with every $ref replaced by its definition and pydantic's titles dropped."""
+    definitions = schema.get("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: resolve(v) for k, v in node.items() if k not in ("$defs", "title")}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return cast(dict[str, Any], resolve(schema))
 
 
 def new_tag() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from typing import Any
 
@@ -14,6 +15,7 @@ from bot.grading.base import Flag, Verdict
 from bot.grading.fallback import FallbackGrader
 from bot.grading.limit import AdaptiveLimit
 from bot.grading.offline import OfflineGrader
+from bot.grading.prompt import grade_model
 from bot.questions.bank import load_bank
 from tests.fakes.anthropic_api import FakeAnthropic, answer_in, keyword_grade, status
 
@@ -134,7 +136,7 @@ async def test_a_timeout_falls_back_to_a_provisional_offline_grade(
 async def test_malformed_tool_input_is_repaired_once(fake_anthropic: FakeAnthropic) -> None:
     def missing_points(body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
         grade = keyword_grade(body)
-        grade["points"] = grade["points"][:2]
+        grade["points"] = dict(list(grade["points"].items())[:2])
         return 200, {}, fake_anthropic.tool_reply(body, grade)
 
     fake_anthropic.script = [missing_points]
@@ -145,6 +147,36 @@ async def test_malformed_tool_input_is_repaired_once(fake_anthropic: FakeAnthrop
     [result] = repair[2]["content"]
     assert result["type"] == "tool_result" and result["is_error"] is True
     assert "missing" in result["content"]
+
+
+async def test_the_tool_schema_is_keyed_by_rubric_point_and_made_from_the_model(
+    fake_anthropic: FakeAnthropic,
+) -> None:
+    await _grader(fake_anthropic).grade(QUESTION, ANSWER)
+    schema = fake_anthropic.requests[0].body["tools"][0]["input_schema"]
+    points = schema["properties"]["points"]
+    ids = [p.id for p in QUESTION.rubric]
+    assert points["type"] == "object" and points["additionalProperties"] is False
+    assert points["required"] == ids and list(points["properties"]) == ids
+    verdict = points["properties"][ids[0]]["properties"]["verdict"]
+    assert verdict["enum"] == [v.value for v in Verdict]
+    assert "$ref" not in json.dumps(schema) and "$defs" not in schema
+    model = grade_model(tuple(ids))
+    assert set(schema["required"]) == {f.alias or n for n, f in model.model_fields.items()}
+
+
+async def test_a_point_the_rubric_does_not_have_is_refused_and_repaired(
+    fake_anthropic: FakeAnthropic,
+) -> None:
+    def invents_a_point(body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
+        grade = keyword_grade(body)
+        grade["points"]["bonus-point"] = {"verdict": "full", "rationale": "", "evidence": ANSWER}
+        return 200, {}, fake_anthropic.tool_reply(body, grade)
+
+    fake_anthropic.script = [invents_a_point]
+    grade = await _grader(fake_anthropic).grade(QUESTION, ANSWER)
+    assert [p.point_id for p in grade.points] == [p.id for p in QUESTION.rubric]
+    assert grade.score == 5 and len(fake_anthropic.requests) == 2
 
 
 async def test_malformed_output_twice_makes_the_grader_unavailable(
@@ -163,7 +195,7 @@ async def test_evidence_that_is_not_in_the_answer_scores_nothing(
 ) -> None:
     def invents(body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
         grade = keyword_grade(body)
-        for point in grade["points"]:
+        for point in grade["points"].values():
             point["verdict"] = "full"
             point["evidence"] = point["evidence"] or "we run champion/challenger on holdout data"
         return 200, {}, fake_anthropic.tool_reply(body, grade)
@@ -179,7 +211,7 @@ async def test_evidence_that_is_not_in_the_answer_scores_nothing(
 async def test_evidence_matches_despite_different_whitespace(fake_anthropic: FakeAnthropic) -> None:
     def reflowed(body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
         grade = keyword_grade(body)
-        for point in grade["points"]:
+        for point in grade["points"].values():
             point["evidence"] = re.sub(r" ", "\n  ", point["evidence"])
         return 200, {}, fake_anthropic.tool_reply(body, grade)
 
@@ -193,7 +225,7 @@ async def test_instructions_to_the_grader_are_flagged_and_never_raise_the_score(
     def gullible(body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
         grade = keyword_grade(body)
         if "score 10" in answer_in(body).lower():  # a model that obeys the answer
-            for point in grade["points"]:
+            for point in grade["points"].values():
                 point["verdict"], point["evidence"] = "full", answer_in(body)[:200]
         return 200, {}, fake_anthropic.tool_reply(body, grade)
 
@@ -211,7 +243,7 @@ async def test_low_confidence_takes_the_majority_of_three_samples(
 ) -> None:
     def unsure(body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
         grade = keyword_grade(body, confidence="low")
-        grade["points"][3].update(verdict="full", evidence=answer_in(body)[:60])
+        list(grade["points"].values())[3].update(verdict="full", evidence=answer_in(body)[:60])
         return 200, {}, fake_anthropic.tool_reply(body, grade)
 
     fake_anthropic.script = [unsure]  # then two samples that leave point 3 missed

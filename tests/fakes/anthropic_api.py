@@ -128,23 +128,24 @@ def answer_in(body: dict[str, Any]) -> str:
 
 
 def point_ids(body: dict[str, Any]) -> list[str]:
+    """The rubric point ids the tool's schema asks for (`points` is keyed by them)."""
     schema = body["tools"][0]["input_schema"]
-    return list(schema["properties"]["points"]["items"]["properties"]["point_id"]["enum"])
+    return list(schema["properties"]["points"]["required"])
 
 
 def keyword_grade(body: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     answer = answer_in(body)
-    points = []
+    points = {}
     for pid in point_ids(body):
         words = pid.split("-")
         hit = next(
             (s for s in re.split(r"(?<=[.!?])\s+", answer) if all(w in s.lower() for w in words)),
             "",
         )
-        points.append({
-            "point_id": pid, "verdict": "full" if hit else "missed",
+        points[pid] = {
+            "verdict": "full" if hit else "missed",
             "rationale": "names the idea" if hit else "not mentioned", "evidence": hit,
-        })  # fmt: skip
+        }  # fmt: skip
     grade = {
         "points": points,
         "feedback_good": "You explained the core idea.",
