@@ -32,6 +32,7 @@ from bot.services.grading import GradingService
 from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.messenger import Messenger
+from bot.services.review import ReviewService
 from bot.services.round_views import RoundViews
 from bot.services.rounds import RoundService
 from bot.services.stats import StatsService
@@ -52,10 +53,16 @@ def uses_llm(settings: Settings) -> bool:
     return settings.grader == "anthropic" or settings.anthropic_api_key is not None
 
 
-def build_grader(settings: Settings, bank: Bank, *, limit: AdaptiveLimit | None = None) -> Grader:
+def build_grader(
+    settings: Settings,
+    bank: Bank,
+    *,
+    limit: AdaptiveLimit | None = None,
+    offline: OfflineGrader | None = None,
+) -> Grader:
     """Offline without a key; with one, Claude first (its calls under `limit`) and the offline
     grader as the fallback."""
-    offline = OfflineGrader(bank)
+    offline = offline or OfflineGrader(bank)
     if not uses_llm(settings):
         return offline
     key = settings.anthropic_api_key
@@ -115,7 +122,8 @@ class App:
         llm_limit = None
         if grader is None and uses_llm(settings):
             llm_limit = AdaptiveLimit(settings.llm_concurrency)
-        grader = grader or build_grader(settings, bank, limit=llm_limit)
+        offline = OfflineGrader(bank)
+        grader = grader or build_grader(settings, bank, limit=llm_limit, offline=offline)
         engine = make_engine(settings.database_url)
         if upgrade:
             await migrate.upgrade(engine)
@@ -137,6 +145,8 @@ class App:
             lease=timedelta(seconds=settings.grading_lease),
             regrade_after=timedelta(seconds=settings.regrade_after),
             llm_limit=llm_limit,
+            offline=None if grader.id == offline.id else offline,
+            round_daily_cap=settings.round_daily_cap,
             batch=settings.grading_workers,
             receipts=receipts,
         )
@@ -170,6 +180,7 @@ class App:
             messenger=messenger,
             grading=grading,
             background=background,
+            edit_quiet=timedelta(seconds=settings.edit_quiet),
         )
         interviews = InterviewService(
             sessions=sessions,
@@ -196,6 +207,9 @@ class App:
             admin=AdminService(channels=channels, bank=bank, clock=clock),
             stats=stats,
             interviews=interviews,
+            review=ReviewService(
+                sessions=sessions, clock=clock, messenger=messenger, background=background
+            ),
             messenger=messenger,
             background=background,
         )

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     post_concurrency: int = Field(100, ge=1, le=1000, validation_alias="OPSDRILL_POST_CONCURRENCY")
     """Questions being posted at once when many channels are due together (each channel still
     gets one post at a time)."""
+    edit_quiet: float = Field(60.0, ge=0, le=3600, validation_alias="OPSDRILL_EDIT_QUIET")
+    """Seconds an edited answer waits, without a further edit, before it is graded again: a
+    burst of edits costs one grading (one LLM call), not one per edit."""
+    round_daily_cap: int = Field(10, ge=0, le=1000, validation_alias="OPSDRILL_ROUND_DAILY_CAP")
+    """Round answers graded by the LLM per person per UTC day; later ones that day get the
+    offline grade, marked as such (`0`: all offline)."""
     mock_daily_cap: int = Field(3, ge=0, le=100, validation_alias="OPSDRILL_MOCK_DAILY_CAP")
     """Mock interviews graded by an LLM that one person may start per UTC day."""
     log_level: str = Field("INFO", validation_alias="OPSDRILL_LOG_LEVEL")

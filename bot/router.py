@@ -29,6 +29,7 @@ from bot.services.closing import RoundCloser
 from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService, Period
 from bot.services.messenger import Messenger
+from bot.services.review import ReviewService
 from bot.services.round_views import RoundViews
 from bot.services.rounds import RoundService
 from bot.services.stats import StatsService
@@ -60,6 +61,7 @@ class Router:
         admin: AdminService,
         stats: StatsService,
         interviews: InterviewService,
+        review: ReviewService,
         messenger: Messenger,
         background: Background,
     ) -> None:
@@ -83,6 +85,9 @@ class Router:
             "mock": interviews.command,
             "post": self._post,
             "close": self._close,
+            "grade": review.grade,
+            "audit": review.audit,
+            "contest": review.contest,
         }
         configure: dict[str, AdminCommand] = {
             "schedule": admin.schedule,
@@ -94,7 +99,7 @@ class Router:
         }
         for name, action in configure.items():
             self._commands[name] = _with_args(action)
-        self._admin_only = frozenset({"post", "close", *configure})
+        self._admin_only = frozenset({"post", "close", "grade", "audit", *configure})
 
     @property
     def commands(self) -> frozenset[str]:

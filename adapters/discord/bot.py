@@ -199,6 +199,40 @@ class DrillCog(commands.Cog):
     async def forget_me(self, interaction: discord.Interaction[Any], confirm: bool = False) -> None:
         await self.command(interaction, "forget-me", "confirm" if confirm else "")
 
+    @drill.command(name="contest", description="Ask the admins to look again at your grade here")
+    @app_commands.describe(reason="Why the grade of your latest answer here is wrong")
+    async def contest(self, interaction: discord.Interaction[Any], reason: str) -> None:
+        await self.command(interaction, "contest", reason)
+
+    @drill.command(name="grade", description="(admins) Regrade an answer; the person is told")
+    @app_commands.describe(
+        score="0 to 10",
+        reason="Why: the person sees it",
+        person="Their latest answer in this channel",
+        link="Or a link to the answer",
+    )
+    async def grade(
+        self,
+        interaction: discord.Interaction[Any],
+        score: app_commands.Range[float, 0, 10],
+        reason: str,
+        person: discord.User | None = None,
+        link: str = "",
+    ) -> None:
+        target = link or (f"<@{person.id}>" if person is not None else "")
+        await self.command(interaction, "grade", target, f"{score:g}", reason)
+
+    @drill.command(name="audit", description="(admins) Grade history, or the open contests")
+    @app_commands.describe(person="Whose grades", link="Or a link to one answer")
+    async def audit(
+        self,
+        interaction: discord.Interaction[Any],
+        person: discord.User | None = None,
+        link: str = "",
+    ) -> None:
+        target = link or (f"<@{person.id}>" if person is not None else "")
+        await self.command(interaction, "audit", target)
+
     @drill.command(name="post", description="(admins) Post today's question now")
     async def post(self, interaction: discord.Interaction[Any]) -> None:
         await self.command(interaction, "post")

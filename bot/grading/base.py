@@ -24,6 +24,8 @@ class Flag(StrEnum):
     OFF_TOPIC = "off_topic"
     KEYWORD_LIST = "keyword_list"
     UNREADABLE = "unreadable"
+    DAILY_CAP = "daily_cap"
+    """Graded offline: its author had reached the day's LLM-graded answers."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from bot.services import cards
 from bot.services.grading import GradingService, enqueue
 from bot.services.messenger import Messenger
 from bot.storage import repo, tally
-from bot.storage.models import Answer, Entry, Round
+from bot.storage.models import Answer, Entry, GradingJob, Round
 from bot.text import MAX_ANSWER_CHARS, scrub
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,10 @@ class AnswerService:
         messenger: Messenger,
         grading: GradingService,
         background: Background,
+        edit_quiet: timedelta = timedelta(0),
     ) -> None:
         self._sessions = sessions
+        self._edit_quiet = edit_quiet
         self._clock = clock
         self._messenger = messenger
         self._grading = grading
@@ -123,11 +125,28 @@ class AnswerService:
                 answer.edited_at = now
                 answer.status = "counted"
                 await _count(session, rnd, answer.member_id, answer.id, now)
-                await enqueue(session, now, answer_id=answer.id)
+                await self._grade_when_quiet(session, answer.id, now)
         if refusal is not None:
             self._tell(event.thread, refusal, event)
             return
         self._grading.wake()
+
+    async def _grade_when_quiet(self, session: AsyncSession, answer_id: int, now: datetime) -> None:
+        """Grade the edited answer once edits stop: a job still waiting for it is put off until
+        `edit_quiet` after this edit; otherwise (none, or one already grading the old text,
+        which will not be kept) a new job waits that long."""
+        due = now + self._edit_quiet
+        moved = await session.execute(
+            update(GradingJob)
+            .where(
+                GradingJob.answer_id == answer_id,
+                GradingJob.status == "pending",
+                GradingJob.regrade.is_(False),
+            )
+            .values(run_after=due, updated_at=now)
+        )
+        if not moved.rowcount:  # type: ignore[attr-defined]
+            await enqueue(session, now, answer_id=answer_id, delay=self._edit_quiet)
 
     async def withdraw_answer(self, event: AnswerDeleted) -> None:
         """A deleted answer no longer counts; the member's previous answer counts again."""

@@ -163,6 +163,7 @@ HELP = """\
 `/drill leaderboard team [week|month|all]` — the whole team's standings
 `/drill stats` — your points, streak, strongest and weakest topics
 `/drill forget-me` — delete everything OpsDrill keeps about you
+`/drill contest <why>` — ask the admins to look again at your latest grade here
 `/drill mock [topic] [1-6]` — a mock interview in your DMs · `mock history|resume|abandon`
 `/drill help` — this message
 Admins:
@@ -171,6 +172,8 @@ Admins:
 `/drill window 8h` — how long a round stays open
 `/drill pause` · `/drill resume` — stop or restart the daily rounds
 `/drill categories [all|deployment monitoring …]` · `/drill difficulty [all|foundation …]`
+`/drill grade @person|<answer link> <0-10> <reason>` — regrade an answer (the person is told)
+`/drill audit [@person|<answer link>]` — grade history, or the open contests
 Answer by replying in the question's thread. Only your latest answer counts."""
 
 

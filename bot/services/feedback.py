@@ -45,6 +45,7 @@ class AnswerWork:
     revision: int
     text: str
     question: Question
+    member_id: int
     thread: MessageRef | None
     message: MessageRef | None
     author: UserRef
@@ -76,6 +77,7 @@ async def load_answer(session: AsyncSession, answer_id: int | None) -> AnswerWor
         revision=answer.revision,
         text=answer.text,
         question=_question(question_row),
+        member_id=member.id,
         thread=thread,
         message=message,
         author=UserRef(team.platform, team.external_id, member.external_id),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Sequence
@@ -10,21 +11,26 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import distinct, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.domain import Card, UserRef
+from bot.grading.base import Flag, Grader
 from bot.grading.base import Grade as GradeResult
-from bot.grading.base import Grader
 from bot.grading.limit import AdaptiveLimit
 from bot.questions.schema import Question
 from bot.services.feedback import FIRST, UPDATE, AnswerWork, FeedbackSender, Owed, load_answer
 from bot.services.messenger import Messenger
+from bot.services.review import is_human
 from bot.storage import tally
 from bot.storage.models import Answer, Grade, GradingJob
 
 log = logging.getLogger(__name__)
+
+DAILY_CAP_NOTE = (
+    "You have had today's share of AI-graded answers, so the offline grader scored this one."
+)
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
@@ -120,10 +126,16 @@ class GradingService:
         llm_limit: AdaptiveLimit | None = None,
         batch: int = 16,
         receipts: async_sessionmaker[AsyncSession] | None = None,
+        offline: Grader | None = None,
+        round_daily_cap: int | None = None,
     ) -> None:
+        """`offline` and `round_daily_cap`: past that many round answers graded by `grader`
+        (an LLM) in a UTC day, a person's further answers that day get `offline`'s grade."""
         self._sessions = sessions
         self._clock = clock
         self._grader = grader
+        self._offline = offline
+        self._round_daily_cap = round_daily_cap
         self._messenger = messenger
         self._lease = lease
         self._regrade_after = regrade_after
@@ -275,19 +287,48 @@ class GradingService:
         if loaded is None:
             await self._release(claim, "done")
             return None
-        grade = await self._grade(claim, loaded.question, loaded.text)
+        capped = await self._over_daily_cap(loaded)
+        grader = self._offline if capped and self._offline is not None else self._grader
+        grade = await self._grade(claim, loaded.question, loaded.text, grader)
         if grade is None:
             return None
+        if capped:
+            grade = dataclasses.replace(
+                grade,
+                flags=grade.flags | {Flag.DAILY_CAP},
+                feedback=f"{DAILY_CAP_NOTE}\n{grade.feedback}",
+            )
         return await self._store(claim, loaded, grade)
+
+    async def _over_daily_cap(self, work: AnswerWork) -> bool:
+        """Whether the author already had `round_daily_cap` other answers graded by the LLM
+        today (UTC); an answer graded by it before (an edit) keeps its place."""
+        if self._offline is None or self._round_daily_cap is None:
+            return False
+        today = self._clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        async with self._sessions() as session:
+            used = await session.scalar(
+                select(func.count(distinct(Grade.answer_id)))
+                .join(Answer, Answer.id == Grade.answer_id)
+                .where(
+                    Answer.member_id == work.member_id,
+                    Answer.id != work.answer_id,
+                    Grade.grader == self._grader.id,
+                    Grade.created_at >= today,
+                )
+            )
+        return (used or 0) >= self._round_daily_cap
 
     # --- one claim -----------------------------------------------------------------------------
 
-    async def _grade(self, claim: Claim, question: Question, text: str) -> GradeResult | None:
+    async def _grade(
+        self, claim: Claim, question: Question, text: str, grader: Grader | None = None
+    ) -> GradeResult | None:
         """The grade, with the lease kept alive meanwhile; None if grading failed (the job is
         then queued again, later)."""
         renewing = asyncio.ensure_future(self._keep_leased(claim))
         try:
-            return await self._grader.grade(question, text)
+            return await (grader or self._grader).grade(question, text)
         except Exception as exc:  # a grader outage must not lose the job
             await self._retry_later(claim, exc)
             return None
@@ -351,15 +392,18 @@ class GradingService:
             answer = await session.get(Answer, work.answer_id, with_for_update={"key_share": True})
             if answer is None or answer.revision != work.revision:
                 return None  # edited since: the new text has its own job
-            earlier = (
-                await session.scalars(
-                    select(Grade.provisional)
+            graded = (
+                await session.execute(
+                    select(Grade.provisional, Grade.grader)
                     .where(
                         Grade.answer_id == work.answer_id, Grade.answer_revision == work.revision
                     )
                     .order_by(Grade.id)
                 )
             ).all()
+            if any(is_human(grader) for _, grader in graded):
+                return None  # an admin's grade of this text stands; no machine replaces it
+            earlier = [provisional for provisional, _ in graded]
             notice = _notice(earlier, grade) if work.thread is not None else None
             row = Grade(
                 answer_id=work.answer_id,

@@ -285,10 +285,29 @@ class Grade(Base):
     flags: Mapped[list[Any]]
     usage: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
+    # A person's grade (grader "human:<user id>") says why, and what it replaced.
+    reason: Mapped[str | None] = mapped_column(Text)
+    previous_score: Mapped[float | None] = mapped_column(Float)
     # Feedback owed to the author ("first" or "update") until it is delivered; a worker that
     # sends it holds it under the lease, so a crash mid-send means another worker sends it.
     notice: Mapped[str | None] = mapped_column(String(16), index=True)
     notice_lease_until: Mapped[datetime | None]
+
+
+class Contest(Base):
+    """A member's request that an admin look at the grade of one of their answers: open until
+    an admin regrades that answer (`/drill grade`)."""
+
+    __tablename__ = "contests"
+    __table_args__ = (UniqueConstraint("answer_id"), Index(None, "status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # open, resolved
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class GradingJob(Base):

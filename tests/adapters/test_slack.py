@@ -107,7 +107,10 @@ async def test_an_edit_regrades_and_a_deletion_withdraws(bot: SlackBot) -> None:
                                              thread_ts=thread)  # fmt: skip
     assert await bot.event(edited) == 200
     await bot.settle()
-    assert await bot.app.grading.drain() == 2  # the first text and its edit
+    await bot.app.grading.drain()  # the first text
+    assert await bot.app.grading.drain() == 0  # its edit waits until the edits stop
+    bot.app.clock.advance(seconds=61)  # type: ignore[attr-defined]
+    assert await bot.app.grading.drain() == 1
     board = await bot.command("leaderboard")
     assert "<@U1>" in json.dumps(board["blocks"])
     deleted = slack_api.message_deleted_event(ts, previous_text=ANSWER, user="U1", thread_ts=thread)

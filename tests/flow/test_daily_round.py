@@ -82,7 +82,9 @@ async def test_an_edit_before_close_replaces_the_answer_and_its_grade(bot: Harne
     message = await bot.answer(ada, question.weak_answer.text)
     await bot.grade_all()
     await bot.platform.edit(ada, message, strong_answer(question))
-    await bot.grade_all()
+    assert await bot.grade_all() == 0  # graded once the edits stop
+    bot.clock.advance(seconds=61)
+    assert await bot.grade_all() == 1
 
     titles = [c.title for c in bot.feedback_for(ada)]
     assert titles[-1].startswith("Your answer scored 10/10")

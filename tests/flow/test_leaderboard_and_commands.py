@@ -100,6 +100,7 @@ async def test_every_board_follows_an_edit_a_replacement_and_a_withdrawal(bot: H
     assert _order(await _every_board(bot)) == ["BOB", "ADA"]
 
     await bot.platform.edit(ada, first, strong_answer(question))
+    bot.clock.advance(seconds=61)  # graded once the edits stop
     await bot.grade_all()
     body = await _every_board(bot)
     assert _order(body) == ["ADA", "BOB"] and "<@ADA> 10 pts" in body

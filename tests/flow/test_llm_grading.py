@@ -6,7 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
+from bot.domain import ChannelRef
+from bot.grading.base import Flag
+from bot.storage.models import Grade
 from tests.fakes.anthropic_api import FakeAnthropic, status
 from tests.flow.harness import Harness
 
@@ -14,10 +18,11 @@ pytestmark = pytest.mark.asyncio
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
-async def _bot(database_url: str, fake_anthropic: FakeAnthropic) -> Harness:
+async def _bot(database_url: str, fake_anthropic: FakeAnthropic, **env: object) -> Harness:
     bot = await Harness.start(
         database_url, now=MONDAY, ANTHROPIC_API_KEY="sk-test-key",
         ANTHROPIC_BASE_URL=fake_anthropic.url, OPSDRILL_GRADER_RETRIES=1, OPSDRILL_GRADER_TIMEOUT=2,
+        **env,
     )  # fmt: skip
     await bot.configure()
     await bot.tick()
@@ -75,5 +80,68 @@ async def test_token_usage_is_kept_with_each_grade(
         assert sorted(u["cache_creation_input_tokens"] > 0 for u in usages) == [False, True]
         assert sorted(u["cache_read_input_tokens"] > 0 for u in usages) == [False, True]
         assert all(u is not None and u["output_tokens"] == 120 for u in usages)
+    finally:
+        await bot.stop()
+
+
+async def test_twenty_quick_edits_cost_one_llm_call_after_the_edits_stop(
+    database_url: str, fake_anthropic: FakeAnthropic
+) -> None:
+    bot = await _bot(database_url, fake_anthropic)
+    try:
+        ada = bot.platform.user("U-ada", "ada")
+        message = await bot.answer(ada, "We retrain every month.")
+        await bot.grade_all()
+        calls = len(fake_anthropic.requests)
+        for n in range(20):
+            bot.clock.advance(seconds=10)
+            await bot.platform.edit(ada, message, f"We retrain every month, draft {n}.")
+            await bot.grade_all()
+        assert len(fake_anthropic.requests) == calls  # still editing: nothing graded yet
+        bot.clock.advance(seconds=61)
+        assert await bot.grade_all() == 1
+        assert len(fake_anthropic.requests) == calls + 1
+        assert "draft 19" in fake_anthropic.requests[-1].body["messages"][0]["content"]
+    finally:
+        await bot.stop()
+
+
+async def test_past_the_daily_cap_a_persons_answers_get_the_offline_grade_marked_as_such(
+    database_url: str, fake_anthropic: FakeAnthropic
+) -> None:
+    bot = await _bot(database_url, fake_anthropic, OPSDRILL_ROUND_DAILY_CAP=1)
+    try:
+        ada = bot.platform.user("U-ada", "ada")
+        await bot.answer(ada, "We retrain every month.")
+        await bot.grade_all()
+        assert len(fake_anthropic.requests) == 1
+        assert "anthropic:" in bot.feedback_for(ada)[-1].footer
+
+        other = ChannelRef(bot.channel.platform, bot.channel.team_id, "C2")
+        await bot.app.channels.ensure(other, name="ml-platform")
+        await bot.platform.command(bot.admin, other, "post")
+        await bot.answer(ada, "We retrain every month, and on drift.")  # the day's second
+        await bot.answer(bot.platform.user("U-bob", "bob"), "We retrain weekly.")
+        await bot.grade_all()
+        assert len(fake_anthropic.requests) == 2  # Bob's; Ada's went offline
+        capped = bot.feedback_for(ada)[-1]
+        assert "offline:" in capped.footer and "today's share" in str(capped.fields)
+        async with bot.app.sessions() as session:
+            flags = (await session.scalars(select(Grade.flags).order_by(Grade.id))).all()
+        assert [Flag.DAILY_CAP.value in f for f in flags] == [False, True, False]
+    finally:
+        await bot.stop()
+
+
+async def test_a_cap_of_zero_grades_every_round_answer_offline(
+    database_url: str, fake_anthropic: FakeAnthropic
+) -> None:
+    bot = await _bot(database_url, fake_anthropic, OPSDRILL_ROUND_DAILY_CAP=0)
+    try:
+        ada = bot.platform.user("U-ada", "ada")
+        await bot.answer(ada, "We retrain every month.")
+        await bot.grade_all()
+        assert fake_anthropic.requests == []
+        assert "offline:" in bot.feedback_for(ada)[-1].footer
     finally:
         await bot.stop()
