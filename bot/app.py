@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -28,7 +29,7 @@ from bot.services.answers import AnswerService
 from bot.services.catalog import sync_questions
 from bot.services.channels import ChannelService
 from bot.services.closing import RoundCloser
-from bot.services.grading import GradingService
+from bot.services.grading import FollowUpWriter, GradingService
 from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.messenger import Messenger
@@ -51,6 +52,12 @@ def uses_llm(settings: Settings) -> bool:
     if settings.grader == "offline":
         return False
     return settings.grader == "anthropic" or settings.anthropic_api_key is not None
+
+
+def _follow_up_writer(grader: Grader) -> FollowUpWriter | None:
+    """The LLM behind `grader`, when it writes mock-interview follow-ups (Claude does)."""
+    primary = grader.primary if isinstance(grader, FallbackGrader) else grader
+    return cast(FollowUpWriter, primary) if hasattr(primary, "follow_up") else None
 
 
 def build_grader(
@@ -147,6 +154,7 @@ class App:
             llm_limit=llm_limit,
             offline=None if grader.id == offline.id else offline,
             round_daily_cap=settings.round_daily_cap,
+            follow_ups=_follow_up_writer(grader),
             batch=settings.grading_workers,
             receipts=receipts,
         )

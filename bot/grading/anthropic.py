@@ -15,9 +15,15 @@ from pydantic import ValidationError
 from bot.grading.base import Flag, Grade, PointGrade, Usage, Verdict
 from bot.grading.limit import OVERLOADED, AdaptiveLimit, retry_after
 from bot.grading.prompt import (
+    FOLLOW_UP_TOOL,
+    MAX_FOLLOW_UP,
     TOOL_NAME,
+    FollowUpQuestion,
     PointVerdict,
     ToolGrade,
+    follow_up_system,
+    follow_up_tool,
+    follow_up_user,
     grade_model,
     grade_tool,
     new_tag,
@@ -30,6 +36,7 @@ from bot.questions.schema import Question
 log = logging.getLogger(__name__)
 
 MAX_TOKENS = 2048
+FOLLOW_UP_TOKENS = 300
 EXTRA_SAMPLES = 2  # on low confidence, two more samples make a majority of three
 
 
@@ -139,6 +146,40 @@ class AnthropicGrader:
                     },
                 ]
         raise AssertionError("unreachable")
+
+    async def follow_up(self, question: Question, answer: str, point_id: str) -> str:
+        """A follow-up question written from the missed rubric point and the person's own
+        words (instructions to the grader are taken out first); GraderUnavailable if none
+        usable comes back."""
+        cleaned, _ = strip_injections(answer)
+        system: list[TextBlockParam] = [
+            {
+                "type": "text",
+                "text": follow_up_system(question),
+                "cache_control": {"type": "ephemeral"},
+            }
+        ]
+        content = follow_up_user(cleaned, new_tag(), question.point(point_id))
+        try:
+            response = await self._client.messages.create(
+                model=self._model,
+                max_tokens=FOLLOW_UP_TOKENS,
+                system=system,
+                tools=[cast(ToolParam, follow_up_tool())],
+                tool_choice={"type": "tool", "name": FOLLOW_UP_TOOL},
+                messages=[{"role": "user", "content": content}],
+            )
+        except anthropic.APIError as exc:
+            raise GraderUnavailable(f"{type(exc).__name__}: {_brief(exc)}") from exc
+        block = next((b for b in response.content if b.type == "tool_use"), None)
+        try:
+            asked = FollowUpQuestion.model_validate(None if block is None else block.input)
+        except ValidationError as exc:
+            raise GraderUnavailable(f"no usable follow-up: {exc}") from exc
+        text = _SPACE.sub(" ", asked.question).strip()[:MAX_FOLLOW_UP]
+        if len(text) < 10 or is_injection(text):
+            raise GraderUnavailable("no usable follow-up in the response")
+        return text
 
     def _combine(
         self, question: Question, answer: str, samples: list[_Sample], injected: bool

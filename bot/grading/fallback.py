@@ -21,6 +21,10 @@ class FallbackGrader:
     def id(self) -> str:
         return self._primary.id
 
+    @property
+    def primary(self) -> Grader:
+        return self._primary
+
     async def grade(self, question: Question, answer: str) -> Grade:
         try:
             return await self._primary.grade(question, answer)

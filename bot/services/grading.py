@@ -64,14 +64,32 @@ class TurnGrading(Protocol):
         grade."""
         ...
 
+    async def plan_probe(self, turn_id: int, grade: GradeResult) -> dict[str, str] | None:
+        """The follow-up this grade would lead to (rubric point and the bank's probe), if any."""
+        ...
+
     async def apply_turn_grade(
-        self, session: AsyncSession, turn_id: int, text: str, grade: GradeResult, *, regrade: bool
+        self,
+        session: AsyncSession,
+        turn_id: int,
+        text: str,
+        grade: GradeResult,
+        *,
+        regrade: bool,
+        probe: dict[str, str] | None = None,
     ) -> Delivery | None:
         """Record the grade in the caller's transaction; what to send once it commits. A
-        regrade only replaces a provisional score; a first grade moves the interview on."""
+        regrade only replaces a provisional score; a first grade moves the interview on, with
+        `probe` as its follow-up when it is on the point the interview would probe."""
         ...
 
     async def deliver(self, delivery: Delivery) -> None: ...
+
+
+class FollowUpWriter(Protocol):
+    """Writes a mock interview's follow-up from the missed point and the person's words."""
+
+    async def follow_up(self, question: Question, answer: str, point_id: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +146,7 @@ class GradingService:
         receipts: async_sessionmaker[AsyncSession] | None = None,
         offline: Grader | None = None,
         round_daily_cap: int | None = None,
+        follow_ups: FollowUpWriter | None = None,
     ) -> None:
         """`offline` and `round_daily_cap`: past that many round answers graded by `grader`
         (an LLM) in a UTC day, a person's further answers that day get `offline`'s grade."""
@@ -136,6 +155,7 @@ class GradingService:
         self._grader = grader
         self._offline = offline
         self._round_daily_cap = round_daily_cap
+        self._follow_ups = follow_ups
         self._messenger = messenger
         self._lease = lease
         self._regrade_after = regrade_after
@@ -364,12 +384,15 @@ class GradingService:
         grade = await self._grade(claim, question, text)
         if grade is None:
             return
+        probe = None
+        if not claim.regrade and not grade.provisional:
+            probe = await self._written_probe(turns, turn_id, question, text, grade)
         now = self._clock.now()
         async with self._sessions.begin() as session:
             if not await _finish(session, claim, "done", now):
                 return
             delivery = await turns.apply_turn_grade(
-                session, turn_id, text, grade, regrade=claim.regrade
+                session, turn_id, text, grade, regrade=claim.regrade, probe=probe
             )
             if grade.provisional:
                 regrades = await _regrades_queued(session, turn_id)
@@ -378,6 +401,23 @@ class GradingService:
                     await enqueue(session, now, turn_id=turn_id, delay=delay, regrade=True)
         if delivery is not None:
             await turns.deliver(delivery)
+
+    async def _written_probe(
+        self, turns: TurnGrading, turn_id: int, question: Question, text: str, grade: GradeResult
+    ) -> dict[str, str] | None:
+        """The follow-up the LLM writes for the point the interview will probe; None (the
+        bank's follow-up is asked) without a writer, or when the writer fails."""
+        if self._follow_ups is None:
+            return None
+        planned = await turns.plan_probe(turn_id, grade)
+        if planned is None:
+            return None
+        try:
+            written = await self._follow_ups.follow_up(question, text, planned["point"])
+        except Exception as exc:
+            log.warning("no written follow-up for %s (%s); asking the bank's", question.id, exc)
+            return None
+        return {"point": planned["point"], "probe": written, "by": "llm"}
 
     async def _store(self, claim: Claim, work: AnswerWork, grade: GradeResult) -> Owed | None:
         """Keep the grade and close the job, if this worker still holds it, with the feedback

@@ -245,8 +245,23 @@ class InterviewService:
             row = await session.get_one(QuestionVersion, turn.question_id)
         return Question.model_validate(row.content), "\n\n".join(turn.answers)
 
+    async def plan_probe(self, turn_id: int, grade: Grade) -> dict[str, str] | None:
+        async with self._sessions() as session:
+            turn = await session.get(InterviewTurn, turn_id)
+            if turn is None or len(turn.follow_ups) >= MAX_FOLLOW_UPS:
+                return None
+            row = await session.get_one(QuestionVersion, turn.question_id)
+        return next_probe(Question.model_validate(row.content), grade.points, turn.follow_ups)
+
     async def apply_turn_grade(
-        self, session: AsyncSession, turn_id: int, text: str, grade: Grade, *, regrade: bool
+        self,
+        session: AsyncSession,
+        turn_id: int,
+        text: str,
+        grade: Grade,
+        *,
+        regrade: bool,
+        probe: dict[str, str] | None = None,
     ) -> Delivery | None:
         now = self._clock.now()
         turn = await session.get(InterviewTurn, turn_id)
@@ -271,9 +286,11 @@ class InterviewService:
         turn.score, turn.points = grade.score, grade.points_json()
         turn.grader, turn.provisional, turn.graded_at = grade.grader, grade.provisional, now
         interview.last_active_at = now
-        probe = None
+        planned = None
         if len(turn.follow_ups) < MAX_FOLLOW_UPS:
-            probe = next_probe(live.question, grade.points, turn.follow_ups)
+            planned = next_probe(live.question, grade.points, turn.follow_ups)
+        written = probe is not None and planned is not None and probe["point"] == planned["point"]
+        probe = probe if written else planned
         if probe is not None:
             turn.status = "probing"
             turn.follow_ups = [*turn.follow_ups, probe]

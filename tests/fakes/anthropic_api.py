@@ -115,6 +115,8 @@ class FakeAnthropic:
         }
 
     def grade_by_keywords(self, body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
+        if body["tools"][0]["name"] == "ask_follow_up":
+            return 200, {}, self.tool_reply(body, written_follow_up(body))
         return 200, {}, self.tool_reply(body, keyword_grade(body))
 
 
@@ -131,6 +133,14 @@ def point_ids(body: dict[str, Any]) -> list[str]:
     """The rubric point ids the tool's schema asks for (`points` is keyed by them)."""
     schema = body["tools"][0]["input_schema"]
     return list(schema["properties"]["points"]["required"])
+
+
+def written_follow_up(body: dict[str, Any]) -> dict[str, Any]:
+    """What the fake interviewer asks: the person's first words, then the missed point's id."""
+    first = answer_in(body).split(".")[0][:60]
+    point = re.search(r"Missed point: ([a-z0-9-]+)", body["messages"][0]["content"])
+    assert point, "the follow-up request must name the missed point"
+    return {"question": f'You said "{first}". How would you handle {point.group(1)}?'}
 
 
 def keyword_grade(body: dict[str, Any], **overrides: Any) -> dict[str, Any]:

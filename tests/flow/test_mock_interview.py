@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from bot.domain import Card, UserRef
 from bot.questions.schema import Category, Question
 from bot.services.interview_plan import ASPECT_PROBES, point_name
 from bot.storage.models import Interview, InterviewTurn, QuestionVersion
-from tests.fakes.anthropic_api import FakeAnthropic
+from tests.fakes.anthropic_api import FakeAnthropic, status
 from tests.flow.harness import Harness, strong_answer
 
 pytestmark = pytest.mark.asyncio
@@ -25,6 +26,14 @@ async def bot(database_url: str) -> AsyncIterator[Harness]:
     harness = await Harness.start(database_url, now=MONDAY)
     yield harness
     await harness.stop()
+
+
+async def _llm_bot(database_url: str, fake_anthropic: FakeAnthropic, **env: object) -> Harness:
+    """The app with Claude (the fake) as its grader."""
+    return await Harness.start(
+        database_url, now=MONDAY, ANTHROPIC_API_KEY="sk-test-key",
+        ANTHROPIC_BASE_URL=fake_anthropic.url, OPSDRILL_GRADER_RETRIES=0, **env,
+    )  # fmt: skip
 
 
 def _ada(bot: Harness) -> UserRef:
@@ -223,11 +232,7 @@ async def test_a_message_after_thirty_idle_minutes_gets_the_partial_scorecard(
 async def test_llm_graded_interviews_are_capped_per_person_per_day(
     database_url: str, fake_anthropic: FakeAnthropic
 ) -> None:
-    bot = await Harness.start(
-        database_url, now=MONDAY, ANTHROPIC_API_KEY="sk-test-key",
-        ANTHROPIC_BASE_URL=fake_anthropic.url, OPSDRILL_GRADER_RETRIES=0,
-        OPSDRILL_MOCK_DAILY_CAP=2,
-    )  # fmt: skip
+    bot = await _llm_bot(database_url, fake_anthropic, OPSDRILL_MOCK_DAILY_CAP=2)
     try:
         ada, bob = _ada(bot), bot.platform.user("U-bob", "bob")
         await bot.mock(ada, "1")
@@ -370,11 +375,7 @@ async def test_an_interview_answer_graded_during_an_llm_outage_is_regraded_later
 ) -> None:
     from tests.fakes.anthropic_api import status
 
-    bot = await Harness.start(
-        database_url, now=MONDAY, ANTHROPIC_API_KEY="sk-test-key",
-        ANTHROPIC_BASE_URL=fake_anthropic.url, OPSDRILL_GRADER_RETRIES=0,
-        OPSDRILL_REGRADE_AFTER=60,
-    )  # fmt: skip
+    bot = await _llm_bot(database_url, fake_anthropic, OPSDRILL_REGRADE_AFTER=60)
     try:
         ada = _ada(bot)
         await bot.mock(ada, "1")
@@ -405,3 +406,47 @@ async def test_the_same_interview_answer_delivered_twice_counts_once(bot: Harnes
     await bot.settle()
     [(turn, _), *_] = await _turns(bot)
     assert turn.answers == ["Retrain on a schedule."]
+
+
+async def test_with_claude_the_follow_up_is_written_from_the_missed_point_and_the_answer(
+    database_url: str, fake_anthropic: FakeAnthropic
+) -> None:
+    bot = await _llm_bot(database_url, fake_anthropic)
+    try:
+        ada = _ada(bot)
+        await bot.mock(ada, "monitoring 1")
+        [probe] = await bot.dm(ada, "I would track the metric against its baseline. Then alert.")
+        [(turn, _)] = await _turns(bot)
+        asked = turn.follow_ups[0]
+        assert probe.title == "Follow-up on question 1"
+        assert probe.body == asked["probe"] and asked.get("by") == "llm"
+        assert 'You said "I would track the metric against its baseline"' in probe.body
+        assert asked["point"] in probe.body  # the fake names the point it was asked about
+        request = fake_anthropic.requests[-1].body
+        assert request["tools"][0]["name"] == "ask_follow_up"
+        assert request["tool_choice"] == {"type": "tool", "name": "ask_follow_up"}
+    finally:
+        await bot.stop()
+
+
+async def test_when_claude_cannot_write_a_follow_up_the_banks_is_asked(
+    database_url: str, fake_anthropic: FakeAnthropic
+) -> None:
+    def grades_only(body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
+        if body["tools"][0]["name"] == "ask_follow_up":
+            return status(500, "api_error")(body)
+        return fake_anthropic.grade_by_keywords(body)
+
+    fake_anthropic.fallback = grades_only
+    bot = await _llm_bot(database_url, fake_anthropic)
+    try:
+        ada = _ada(bot)
+        await bot.mock(ada, "monitoring 1")
+        q = await bot.mock_question(ada)
+        [probe] = await bot.dm(ada, "I would track the metric against its baseline. Then alert.")
+        [(turn, _)] = await _turns(bot)
+        assert probe.title == "Follow-up on question 1"
+        assert any(f.probe == probe.body for f in q.follow_ups)
+        assert "by" not in turn.follow_ups[0]
+    finally:
+        await bot.stop()
