@@ -10,6 +10,7 @@ from rich.console import Console
 from adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.config import Settings
+from bot.domain import ChannelRef, UserRef
 
 CHAT_TEAM = "local"
 CHAT_CHANNEL = "mlops"
@@ -27,6 +28,29 @@ async def typed_lines(console: Console) -> AsyncIterator[str]:
             return
         if line:
             yield line
+
+
+async def handle_line(
+    app: App, adapter: ConsoleAdapter, me: UserRef, channel: ChannelRef, line: str
+) -> None:
+    """One typed line, as the platforms would take it: `/drill …` (or `/…`) is a command; while
+    a mock interview is going, anything else is a reply to it (a DM on Slack and Discord);
+    otherwise it is an answer in the open round's thread."""
+    if line.startswith("/"):
+        name = line.removeprefix("/drill") if line.startswith("/drill") else line.lstrip("/")
+        adapter.show(await adapter.command(me, channel, name))
+    elif await app.interviews.is_active(me):
+        adapter.show(await adapter.dm(me, line))
+    else:
+        thread = await app.views.open_thread(channel)
+        if thread is None:
+            adapter.console.print(
+                "No round is open right now. `/drill today` tells when the next one opens; "
+                "`/drill post` posts one now.",
+                style="yellow",
+            )
+            return
+        adapter.show((await adapter.answer(me, thread, line))[1])
 
 
 async def run_chat(settings: Settings, console: Console, *, name: str) -> None:
@@ -50,20 +74,7 @@ async def run_chat(settings: Settings, console: Console, *, name: str) -> None:
             style="dim",
         )
         async for line in typed_lines(console):
-            if line.startswith("/drill"):
-                adapter.show(await adapter.command(me, channel, line.removeprefix("/drill")))
-            elif line.startswith("/"):
-                adapter.show(await adapter.command(me, channel, line.lstrip("/")))
-            else:
-                thread = await app.views.open_thread(channel)
-                if thread is None:
-                    console.print(
-                        "No round is open right now. `/drill today` tells when the next "
-                        "one opens; `/drill post` posts one now.",
-                        style="yellow",
-                    )
-                    continue
-                adapter.show((await adapter.answer(me, thread, line))[1])
+            await handle_line(app, adapter, me, channel, line)
             await asyncio.sleep(0)
     finally:
         await app.stop()

@@ -6,7 +6,7 @@ from rich.console import Console
 
 from adapters.console import ConsoleAdapter
 from bot.app import App
-from bot.chat import CHAT_CHANNEL, CHAT_TEAM, typed_lines
+from bot.chat import CHAT_CHANNEL, CHAT_TEAM, handle_line, typed_lines
 from bot.config import Settings
 
 
@@ -34,10 +34,7 @@ async def run_mock(
             style="dim",
         )
         async for line in typed_lines(console):
-            if line.startswith("/drill"):
-                adapter.show(await adapter.command(me, channel, line.removeprefix("/drill")))
-            else:
-                adapter.show(await adapter.dm(me, line))
+            await handle_line(app, adapter, me, channel, line)
             if not await app.interviews.is_active(me):
                 break
         return True

@@ -58,6 +58,23 @@ def test_chat_takes_an_answer_and_commands_from_the_terminal(tmp_path: Path) -> 
     assert "Traceback" not in out + result.stderr
 
 
+def test_in_chat_a_mock_interview_reply_never_replaces_the_round_answer(tmp_path: Path) -> None:
+    script = "\n".join([
+        "I retrain when live precision on fresh labels drops below the agreed threshold.",
+        "/drill mock monitoring 1",
+        "hint",
+        "stop",
+        "/drill close",
+        "/quit",
+    ]) + "\n"  # fmt: skip
+    result = _run(["chat", "--name", "sam"], tmp_path, input=script)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("Your answer scored") == 1  # the round answer only: "hint" went to the mock
+    assert "Partial scorecard" in out and "Hint" in out
+    assert "Traceback" not in out + result.stderr
+
+
 def test_run_without_a_platform_explains_what_to_set(tmp_path: Path) -> None:
     result = _run(["run"], tmp_path)
     assert result.returncode == 2

@@ -71,7 +71,9 @@ def missed_card(days: list[date]) -> Card:
 
 
 def reveal_card(question: Question, standings: list[Standing]) -> Card:
-    rubric = "\n".join(f"• {p.point} ({p.weight} pts)" for p in question.rubric)
+    rubric = "\n".join(
+        f"• {p.point} ({p.weight} {'pt' if p.weight == 1 else 'pts'})" for p in question.rubric
+    )
     return Card(
         title="Round closed: the model answer",
         body=question.model_answer.strip(),
@@ -132,7 +134,13 @@ def stats_card(stats: PersonalStats) -> Card:
                 else []
             ),
             CardField("Strongest topics", topics(stats.strongest), inline=False),
-            CardField("Topics to work on", topics(stats.weakest), inline=False),
+            CardField(
+                "Topics to work on",
+                topics(stats.weakest)
+                if stats.weakest
+                else "Answer in more topics to see which need work.",
+                inline=False,
+            ),
         ),
     )
 

@@ -4,7 +4,10 @@ grades count toward the topics, never toward rounds, points or the streak."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,11 +45,18 @@ class PersonalStats:
 
     @property
     def strongest(self) -> list[TopicScore]:
-        return sorted(self.topics, key=lambda t: (-t.average, -t.answers))[:2]
+        """The best topics: up to two, and never more than half of them (rounded up), so the
+        rest can be weakest."""
+        ranked = sorted(self.topics, key=lambda t: (-t.average, -t.answers))
+        return ranked[: min(2, (len(ranked) + 1) // 2)]
 
     @property
     def weakest(self) -> list[TopicScore]:
-        return sorted(self.topics, key=lambda t: (t.average, -t.answers))[:2]
+        """The weakest topics (up to two), never one of the strongest: with a single topic
+        there is nothing to compare yet."""
+        strongest = {t.category for t in self.strongest}
+        ranked = sorted(self.topics, key=lambda t: (t.average, -t.answers))
+        return [t for t in ranked if t.category not in strongest][:2]
 
 
 class StatsService:
@@ -81,14 +91,20 @@ class StatsService:
                     )
                 )
             ).all()
-            rounds = (
+            days = (
                 await session.execute(
-                    select(Round.id, Round.status)
+                    select(Round.local_date, Round.status)
                     .where(Round.channel_id.in_(channels), Round.status.in_(("open", "closed")))
-                    .order_by(Round.local_date.desc(), Round.id.desc())
+                    .order_by(Round.local_date.desc())
                 )
             ).all()
-        answered = {round_id for round_id, _, _, _ in rows}
+            answered_days = set(
+                (
+                    await session.scalars(
+                        select(Entry.local_date).where(Entry.member_id == member_id)
+                    )
+                ).all()
+            )
         by_topic: dict[str, list[float]] = defaultdict(list)
         for _, _, category, score in rows:
             if score is not None:
@@ -96,19 +112,7 @@ class StatsService:
         for category, score in mock_scores:
             by_topic[category].append(score)
         graded = [s for _, _, _, s in rows if s is not None]
-        streak, best, run, counting = 0, 0, 0, True
-        for round_id, status in rounds:
-            if round_id in answered:
-                run += 1
-                best = max(best, run)
-            elif status == "open":
-                continue  # today's round is still open: not answering yet breaks nothing
-            else:
-                if counting:
-                    streak, counting = run, False
-                run = 0
-        if counting:
-            streak = run
+        streak, best = _streaks(days, answered_days)
         return PersonalStats(
             rounds=len(rows),
             points=round(sum(graded), 1),
@@ -135,6 +139,28 @@ class StatsService:
             )
             await session.execute(delete(Member).where(Member.id == member_id))
         return answers
+
+
+def _streaks(days: Sequence[Any], answered: set[date]) -> tuple[int, int]:
+    """(current, best) run of days answered, counting only days on which a round ran in one of
+    the person's channels: weekends off, pauses and downtime break nothing, and a day counts
+    when any of those rounds was answered. A day whose rounds are all still open and
+    unanswered breaks nothing yet."""
+    closed_on: dict[date, bool] = {}
+    for day, status in days:  # newest first
+        closed_on[day] = closed_on.get(day, False) or status == "closed"
+    current, best, run, counting = 0, 0, 0, True
+    for day, closed in closed_on.items():
+        if day in answered:
+            run += 1
+            best = max(best, run)
+        elif not closed:
+            continue  # today's round is still open: not answering yet breaks nothing
+        else:
+            if counting:
+                current, counting = run, False
+            run = 0
+    return (run if counting else current), best
 
 
 async def _member_id(session: AsyncSession, user: UserRef) -> int | None:

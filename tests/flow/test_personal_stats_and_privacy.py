@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.domain import ChannelRef, MessageRef
 from tests.flow.harness import Harness, strong_answer
 
 pytestmark = pytest.mark.asyncio
@@ -48,6 +49,66 @@ async def test_an_open_round_not_yet_answered_does_not_break_the_streak(bot: Har
     await bot.tick(MONDAY + timedelta(days=2))  # today's round is open, not answered yet
     card = await bot.command("stats", user=bot.platform.user("U-ada", "ada"))
     assert card is not None and {f.label: f.value for f in card.fields}["Streak"] == "2 (best 2)"
+
+
+async def test_a_streak_counts_days_across_channels_and_skips_days_without_rounds(
+    bot: Harness,
+) -> None:
+    ada = bot.platform.user("U-ada", "ada")
+    other = ChannelRef(bot.channel.platform, bot.channel.team_id, "C2")
+    await bot.app.channels.ensure(other, name="ml-platform", weekdays="daily")
+
+    async def play(day: int, where: list[str]) -> None:
+        await bot.tick(MONDAY + timedelta(days=day))
+        for channel_id in where:
+            thread = _thread_in(bot, channel_id)
+            question = await bot.app.views.question_for_thread(thread)
+            assert question is not None
+            await bot.platform.answer(ada, thread, strong_answer(question))
+        await bot.grade_all()
+        await bot.tick(MONDAY + timedelta(days=day, hours=8))
+
+    async def streak() -> str:
+        card = await bot.command("stats", user=ada)
+        assert card is not None
+        return {f.label: f.value for f in card.fields}["Streak"]
+
+    await play(0, ["C1"])
+    await play(1, ["C2"])  # the other channel's round that day: the day still counts
+    await play(2, ["C1", "C2"])
+    assert await streak() == "3 (best 3)"
+
+    for channel in (bot.channel, other):  # two days without rounds anywhere
+        await bot.platform.command(bot.admin, channel, "pause")
+    await bot.tick(MONDAY + timedelta(days=3, hours=9))
+    await bot.tick(MONDAY + timedelta(days=4, hours=9))
+    for channel in (bot.channel, other):
+        await bot.platform.command(bot.admin, channel, "resume")
+    await play(5, ["C2"])
+    assert await streak() == "4 (best 4)"
+
+    await play(7, ["C1"])  # the bot was down all of day 6: no round ran, nothing breaks
+    assert await streak() == "5 (best 5)"
+
+    await play(8, [])  # rounds ran and closed unanswered: the streak ends
+    assert await streak() == "0 (best 5)"
+
+
+def _thread_in(bot: Harness, channel_id: str) -> MessageRef:
+    posts = [p for p in bot.questions() if p.message and p.message.channel.channel_id == channel_id]
+    assert posts, f"no question in {channel_id}"
+    message = posts[-1].message
+    assert message is not None
+    return message
+
+
+async def test_one_topic_is_not_both_strongest_and_to_work_on(bot: Harness) -> None:
+    await _day(bot, 0, "strong")
+    card = await bot.command("stats", user=bot.platform.user("U-ada", "ada"))
+    assert card is not None
+    fields = {f.label: f.value for f in card.fields}
+    assert "/10" in fields["Strongest topics"]
+    assert "/10" not in fields["Topics to work on"] and "more topics" in fields["Topics to work on"]
 
 
 async def test_stats_for_someone_new_say_how_to_start(bot: Harness) -> None:
