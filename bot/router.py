@@ -211,6 +211,16 @@ class Router:
 
     async def _leaderboard_command(self, event: CommandInvoked) -> Card:
         args = [a.lower() for a in event.args]
+        if args[:1] in (["hide-me"], ["show-me"]):
+            hidden = args[0] == "hide-me"
+            await self._stats.set_hidden(event.user, event.user_name, hidden, self._clock.now())
+            if hidden:
+                return cards.notice(
+                    "You're off the boards",
+                    'Leaderboards and round reveals list you as "someone". You still get '
+                    "grades, feedback and `/drill stats`. `/drill leaderboard show-me` undoes it.",
+                )
+            return cards.notice("You're back on the boards", "Leaderboards name you again.")
         team_scope = "team" in args
         periods = [a for a in args if a != "team"]
         try:

@@ -86,7 +86,7 @@ def reveal_card(question: Question, standings: list[Standing]) -> Card:
             ),
         ),
         footer=f"Question: {question.id}",
-        names={s.user_id: s.name for s in standings},
+        names=named(standings),
     )
 
 
@@ -98,8 +98,14 @@ def standings_text(standings: list[Standing], *, empty: str, limit: int = BOARD_
         mark = _MEDALS.get(s.rank, f"{s.rank}.")
         rounds = f" · {s.rounds} rounds" if s.rounds > 1 else ""
         unit = "pt" if s.points == 1 else "pts"
-        rows.append(f"{mark} <@{s.user_id}> {s.points:g} {unit}{rounds}")
+        who = "someone" if s.hidden else f"<@{s.user_id}>"
+        rows.append(f"{mark} {who} {s.points:g} {unit}{rounds}")
     return "\n".join(rows)
+
+
+def named(standings: list[Standing]) -> dict[str, str]:
+    """Display names of the people a board mentions (not of those who opted out)."""
+    return {s.user_id: s.name for s in standings if not s.hidden}
 
 
 def leaderboard_card(scope: str, period: Period, standings: list[Standing]) -> Card:
@@ -107,7 +113,7 @@ def leaderboard_card(scope: str, period: Period, standings: list[Standing]) -> C
         title=f"Leaderboard · {scope} · {period.label}",
         body=standings_text(standings, empty="No graded answers in this period yet."),
         footer="Points are the sum of your round scores; ties go to whoever answered first.",
-        names={s.user_id: s.name for s in standings},
+        names=named(standings),
     )
 
 
@@ -169,6 +175,7 @@ HELP = """\
 `/drill today` — today's question and its deadline
 `/drill leaderboard [week|month|all]` — this channel's standings (default: week)
 `/drill leaderboard team [week|month|all]` — the whole team's standings
+`/drill leaderboard hide-me` · `show-me` — leave your name off boards and reveals, or put it back
 `/drill stats` — your points, streak, strongest and weakest topics
 `/drill forget-me` — delete everything OpsDrill keeps about you
 `/drill contest <why>` — ask the admins to look again at your latest grade here

@@ -41,6 +41,8 @@ class Standing:
     points: float
     rounds: int
     first_answered_at: datetime
+    hidden: bool = False
+    """The member opted out of being named (`/drill leaderboard hide-me`)."""
 
 
 class LeaderboardService:
@@ -98,6 +100,7 @@ async def _standings(
             ranked.c.points,
             ranked.c.rounds,
             ranked.c.first,
+            Member.hidden,
         )
         .join(Member, Member.id == ranked.c.member_id)
         .order_by(ranked.c.points.desc(), ranked.c.first.asc(), ranked.c.member_id)
@@ -112,6 +115,7 @@ async def _standings(
             points=round(float(row[3]), 1),
             rounds=int(row[4]),
             first_answered_at=row[5],
+            hidden=bool(row[6]),
         )
         for i, row in enumerate(rows, start=1)
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import UserRef
 from bot.questions.schema import Category
+from bot.storage import repo
 from bot.storage.models import (
     Answer,
     Entry,
@@ -125,6 +126,12 @@ class StatsService:
             ],
             mock_answers=len(mock_scores),
         )
+
+    async def set_hidden(self, user: UserRef, name: str, hidden: bool, now: datetime) -> None:
+        """Leave `user` off leaderboards and reveals by name (or name them again)."""
+        async with self._sessions.begin() as session:
+            member = await repo.member_for(session, user, name, now)
+            member.hidden = hidden
 
     async def forget(self, user: UserRef) -> int:
         """Delete everything kept about `user` in their team; the number of answers removed."""

@@ -115,6 +115,8 @@ class Member(Base):
     external_id: Mapped[str] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime]
+    # Left off leaderboards and reveals by name (`/drill leaderboard hide-me`); still graded.
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class QuestionVersion(Base):

@@ -193,3 +193,26 @@ async def test_admins_listed_in_settings_may_post_and_close(database_url: str) -
         assert len([s for s in bot.platform.of_kind("reply") if s.broadcast]) == 1
     finally:
         await bot.stop()
+
+
+async def test_hide_me_lists_a_person_as_someone_on_boards_and_reveals(bot: Harness) -> None:
+    ada, bob = bot.platform.user("ADA", "ada"), bot.platform.user("BOB", "bob")
+    hid = await bot.command("leaderboard hide-me", user=ada)
+    assert hid is not None and hid.title == "You're off the boards"
+    await _play_round(bot, MONDAY, {"ADA": "strong", "BOB": "partial"})
+
+    board = await bot.command("leaderboard week")
+    assert board is not None
+    assert "<@ADA>" not in board.body and "ADA" not in board.names
+    assert "🥇 someone 10 pts" in board.body and "<@BOB>" in board.body
+    [reveal] = [
+        s.card for s in bot.platform.of_kind("reply")
+        if s.card is not None and s.card.title == "Round closed: the model answer"
+    ]  # fmt: skip
+    assert "<@ADA>" not in str(reveal) and "someone" in str(reveal)
+    stats = await bot.command("stats", user=ada)  # still graded, and still their own stats
+    assert stats is not None and {f.label: f.value for f in stats.fields}["Points"] == "10"
+
+    await bot.command("leaderboard show-me", user=ada)
+    board = await bot.command("leaderboard week", user=bob)
+    assert board is not None and "🥇 <@ADA> 10 pts" in board.body
