@@ -107,6 +107,9 @@ class Owed:
     update: bool
 
 
+WRITE_ATTEMPTS = 3
+
+
 class Receipts:
     """Clears delivered notices. Each clear joins the next batch; a batch is one UPDATE, run on
     a connection nothing else waits for (on PostgreSQL), so a burst of answers queueing for the
@@ -133,25 +136,43 @@ class Receipts:
     async def _write(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
-            held = or_(*(_held_by(grade_id, leases) for grade_id, leases, _ in batch))
-            try:
-                async with self._sessions.begin() as session:
-                    cleared = set(
-                        await session.scalars(
-                            update(Grade)
-                            .where(held)
-                            .values(notice=None, notice_lease_until=None)
-                            .returning(Grade.id)
-                        )
-                    )
-            except Exception as error:
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_exception(error)
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
+                try:
+                    cleared = await self._clear(batch)
+                    break
+                except Exception as error:
+                    if attempt < WRITE_ATTEMPTS:  # a deadlock, say: the batch is safe to redo
+                        log.warning("feedback receipts: %s; writing the batch again", error)
+                        continue
+                    for _, _, done in batch:
+                        if not done.done():
+                            done.set_exception(error)
+                    cleared = None
+            if cleared is None:
                 continue
             for grade_id, _, done in batch:
                 if not done.done():
                     done.set_result(grade_id in cleared)
+
+    async def _clear(
+        self, batch: list[tuple[int, Sequence[datetime], asyncio.Future[bool]]]
+    ) -> set[int]:
+        """One batch in one transaction. The rows are locked in id order first, so two
+        replicas clearing overlapping batches wait for each other instead of deadlocking."""
+        held = or_(*(_held_by(grade_id, leases) for grade_id, leases, _ in batch))
+        ids = sorted({grade_id for grade_id, _, _ in batch})
+        async with self._sessions.begin() as session:
+            await session.execute(
+                select(Grade.id).where(Grade.id.in_(ids)).order_by(Grade.id).with_for_update()
+            )
+            return set(
+                await session.scalars(
+                    update(Grade)
+                    .where(held)
+                    .values(notice=None, notice_lease_until=None)
+                    .returning(Grade.id)
+                )
+            )
 
 
 class FeedbackSender:
