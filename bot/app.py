@@ -36,6 +36,7 @@ from bot.services.messenger import Messenger
 from bot.services.review import ReviewService
 from bot.services.round_views import RoundViews
 from bot.services.rounds import RoundService
+from bot.services.squads import SquadService
 from bot.services.stats import StatsService
 from bot.storage import migrate
 from bot.storage.db import make_engine, make_sessionmaker
@@ -218,6 +219,7 @@ class App:
             review=ReviewService(
                 sessions=sessions, clock=clock, messenger=messenger, background=background
             ),
+            squads=SquadService(sessions=sessions),
             messenger=messenger,
             background=background,
         )

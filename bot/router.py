@@ -32,6 +32,7 @@ from bot.services.messenger import Messenger
 from bot.services.review import ReviewService
 from bot.services.round_views import RoundViews
 from bot.services.rounds import RoundService
+from bot.services.squads import SquadService, squads_card
 from bot.services.stats import StatsService
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class Router:
         stats: StatsService,
         interviews: InterviewService,
         review: ReviewService,
+        squads: SquadService,
         messenger: Messenger,
         background: Background,
     ) -> None:
@@ -76,6 +78,7 @@ class Router:
         self._leaderboard = leaderboard
         self._stats = stats
         self._interviews = interviews
+        self._squads = squads
         self._commands: dict[str, CommandHandler] = {
             "today": self._today,
             "leaderboard": self._leaderboard_command,
@@ -88,6 +91,7 @@ class Router:
             "grade": review.grade,
             "audit": review.audit,
             "contest": review.contest,
+            "squad": self._squad,
         }
         configure: dict[str, AdminCommand] = {
             "schedule": admin.schedule,
@@ -209,6 +213,13 @@ class Router:
     async def _close(self, event: CommandInvoked) -> Card:
         return cards.notice(await self._closer.close_current(event.channel))
 
+    async def _squad(self, event: CommandInvoked) -> Card:
+        action = event.args[0].lower() if event.args else ""
+        admin = action in ("create", "add") and await self._channels.is_admin(
+            event.user, event.channel
+        )
+        return await self._squads.command(event, self._clock.now(), admin=admin)
+
     async def _leaderboard_command(self, event: CommandInvoked) -> Card:
         args = [a.lower() for a in event.args]
         if args[:1] in (["hide-me"], ["show-me"]):
@@ -222,18 +233,21 @@ class Router:
                 )
             return cards.notice("You're back on the boards", "Leaderboards name you again.")
         team_scope = "team" in args
-        periods = [a for a in args if a != "team"]
+        squads = "squads" in args
+        periods = [a for a in args if a not in ("team", "squads")]
         try:
             period = Period(periods[0]) if periods else Period.WEEK
         except ValueError:
             return cards.notice(
                 f"Unknown period `{periods[0][:20]}`",
-                "Use `/drill leaderboard [team] [week|month|all]`.",
+                "Use `/drill leaderboard [team|squads] [week|month|all]`.",
             )
         channel = await self._channels.find(event.channel)
         if channel is None:
             return cards.leaderboard_card("this channel", period, [])
         today = self._today_in(channel.timezone)
+        if squads:
+            return squads_card(period, await self._squads.board(channel.team_id, period, today))
         if team_scope:
             standings = await self._leaderboard.team_board(
                 channel.team_id, period, today, limit=cards.BOARD_ROWS

@@ -175,11 +175,12 @@ class DrillCog(commands.Cog):
         await self.command(interaction, "today")
 
     @drill.command(name="leaderboard", description="Standings for this channel or the server")
-    @app_commands.describe(period="week, month or all", scope="channel or team")
+    @app_commands.describe(period="week, month or all", scope="channel, team or squads")
     async def leaderboard(
         self, interaction: discord.Interaction[Any], period: str = "week", scope: str = "channel"
     ) -> None:
-        await self.command(interaction, "leaderboard", "team" if scope == "team" else "", period)
+        kind = scope if scope in ("team", "squads") else ""
+        await self.command(interaction, "leaderboard", kind, period)
 
     @drill.command(name="stats", description="Your points, streak and topics")
     async def stats(self, interaction: discord.Interaction[Any]) -> None:
@@ -198,6 +199,21 @@ class DrillCog(commands.Cog):
     @drill.command(name="forget-me", description="Delete everything OpsDrill keeps about you")
     async def forget_me(self, interaction: discord.Interaction[Any], confirm: bool = False) -> None:
         await self.command(interaction, "forget-me", "confirm" if confirm else "")
+
+    @drill.command(name="squad", description="Squads: list, join, leave; admins create and add")
+    @app_commands.describe(
+        action="join, leave, create or add (blank: list)",
+        name="The squad",
+        people="(add) mentions of the people to add",
+    )
+    async def squad(
+        self,
+        interaction: discord.Interaction[Any],
+        action: str = "",
+        name: str = "",
+        people: str = "",
+    ) -> None:
+        await self.command(interaction, "squad", action, name, *people.split())
 
     @drill.command(name="contest", description="Ask the admins to look again at your grade here")
     @app_commands.describe(reason="Why the grade of your latest answer here is wrong")

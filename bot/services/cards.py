@@ -175,6 +175,10 @@ HELP = """\
 `/drill today` — today's question and its deadline
 `/drill leaderboard [week|month|all]` — this channel's standings (default: week)
 `/drill leaderboard team [week|month|all]` — the whole team's standings
+`/drill leaderboard squads [week|month|all]` — squads ranked by average points per active
+member (a member with a graded answer in the period), participation beside it
+`/drill squad` · `squad join <name>` · `squad leave` — the squads; admins: `squad create <name>`,
+`squad add <name> @a @b` (one squad per person; without squads, each channel is one)
 `/drill leaderboard hide-me` · `show-me` — leave your name off boards and reveals, or put it back
 `/drill stats` — your points, streak, strongest and weakest topics
 `/drill forget-me` — delete everything OpsDrill keeps about you

@@ -119,6 +119,30 @@ class Member(Base):
     hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class Squad(Base):
+    """A named group of members in one team, competing with the team's other squads."""
+
+    __tablename__ = "squads"
+    __table_args__ = (UniqueConstraint("team_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class SquadMember(Base):
+    """A member's squad: one per member (and so per team)."""
+
+    __tablename__ = "squad_members"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    squad_id: Mapped[int] = mapped_column(ForeignKey("squads.id", ondelete="CASCADE"), index=True)
+    joined_at: Mapped[datetime]
+
+
 class QuestionVersion(Base):
     """A question as it stood in the bank files; an edit adds a row with a new content hash."""
 

@@ -95,6 +95,13 @@ class Harness:
         await self.app.background.idle()
         return card
 
+    async def card(self, line: str, user_id: str | None = None) -> Card:
+        """`/drill <line>` typed by `user_id` (the admin by default); the card it answered."""
+        user = self.platform.user(user_id, user_id.lower()) if user_id else None
+        card = await self.command(line, user=user)
+        assert card is not None, line
+        return card
+
     def questions(self) -> list[Sent]:
         """The question posts, oldest first (not notices such as a missed round's)."""
         return [p for p in self.platform.posts() if (p.key or "").startswith("round-")]

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.domain import Card
 from bot.services.grading import enqueue
 from bot.services.review import _message_id
 from bot.storage.models import Answer, Grade
@@ -33,16 +32,9 @@ async def _answered(bot: Harness, user_id: str) -> float:
     user = bot.platform.user(user_id, user_id.lower())
     await bot.answer(user, partial_answer(await bot.question()))
     await bot.settle()
-    board = await _card(bot, "leaderboard week")
+    board = await bot.card("leaderboard week")
     line = next(line for line in board.body.splitlines() if f"<@{user_id}>" in line)
     return float(line.split("> ")[1].split(" pts")[0])
-
-
-async def _card(bot: Harness, line: str, user_id: str | None = None) -> Card:
-    user = bot.platform.user(user_id, user_id.lower()) if user_id else None
-    card = await bot.command(line, user=user)
-    assert card is not None
-    return card
 
 
 async def test_an_admin_regrade_counts_is_explained_to_the_person_and_audited(
@@ -51,16 +43,16 @@ async def test_an_admin_regrade_counts_is_explained_to_the_person_and_audited(
     machine = await _answered(bot, "ADA")
     assert machine < 9
 
-    done = await _card(bot, "grade <@ADA|ada> 9 explained canary rollback with concrete metrics")
+    done = await bot.card("grade <@ADA|ada> 9 explained canary rollback with concrete metrics")
     assert "Grade changed" in done.title and f"{machine:g}/10 → 9/10" in done.body
 
-    board = await _card(bot, "leaderboard week")
+    board = await bot.card("leaderboard week")
     assert "<@ADA> 9 pts" in board.body
     [told] = bot.dms(bot.platform.user("ADA", "ada"))
     assert "9/10" in told.body and f"was {machine:g}/10" in told.body
     assert "explained canary rollback" in told.body
 
-    history = await _card(bot, "audit <@ADA>")
+    history = await bot.card("audit <@ADA>")
     assert "offline:" in history.body and f"{machine:g} → 9/10" in history.body
     assert "<@U-admin>" in history.body and "why: explained canary rollback" in history.body
     async with bot.app.sessions() as session:
@@ -72,21 +64,21 @@ async def test_an_admin_regrade_counts_is_explained_to_the_person_and_audited(
 
 async def test_a_later_machine_regrade_does_not_replace_the_admins_grade(bot: Harness) -> None:
     await _answered(bot, "ADA")
-    await _card(bot, "grade <@ADA> 2 copied from the model answer")
+    await bot.card("grade <@ADA> 2 copied from the model answer")
     async with bot.app.sessions.begin() as session:
         answer_id = (await session.execute(select(Answer.id))).scalar_one()
         await enqueue(session, bot.clock.now(), answer_id=answer_id, regrade=True)
     await bot.settle()
-    board = await _card(bot, "leaderboard week")
+    board = await bot.card("leaderboard week")
     assert "<@ADA> 2 pts" in board.body
 
 
 async def test_members_cannot_grade_or_audit(bot: Harness) -> None:
     await _answered(bot, "ADA")
     for line in ("grade <@ADA> 10 self-service", "audit", "audit <@ADA>"):
-        refused = await _card(bot, line, user_id="ADA")
+        refused = await bot.card(line, user_id="ADA")
         assert refused.title == "Admins only", line
-    board = await _card(bot, "leaderboard week")
+    board = await bot.card("leaderboard week")
     assert "<@ADA> 10 pts" not in board.body
 
 
@@ -94,15 +86,15 @@ async def test_a_contest_is_queued_for_the_admins_until_one_regrades_the_answer(
     bot: Harness,
 ) -> None:
     await _answered(bot, "ADA")
-    queued = await _card(bot, "contest I covered shadow traffic in my second sentence", "ADA")
+    queued = await bot.card("contest I covered shadow traffic in my second sentence", "ADA")
     assert queued.title == "Sent to the admins"
-    open_list = await _card(bot, "audit")
+    open_list = await bot.card("audit")
     assert "<@ADA>" in open_list.body and "covered shadow traffic" in open_list.body
 
-    await _card(bot, "grade ada 7 fair point, partial credit for shadow traffic")
-    settled = await _card(bot, "audit")
+    await bot.card("grade ada 7 fair point, partial credit for shadow traffic")
+    settled = await bot.card("audit")
     assert "<@ADA>" not in settled.body and "None open" in settled.body
-    history = await _card(bot, "audit <@ADA>")
+    history = await bot.card("audit <@ADA>")
     assert "contested" in history.body and "(resolved)" in history.body
 
 
@@ -121,15 +113,15 @@ async def test_bad_regrade_requests_get_a_clear_answer_and_change_nothing(
     bot: Harness, line: str, expected: str
 ) -> None:
     machine = await _answered(bot, "ADA")
-    card = await _card(bot, line)
+    card = await bot.card(line)
     assert expected in card.title + card.body
-    board = await _card(bot, "leaderboard week")
+    board = await bot.card("leaderboard week")
     assert f"<@ADA> {machine:g} pts" in board.body
 
 
 async def test_contesting_without_an_answer_or_a_reason_is_explained(bot: Harness) -> None:
-    assert (await _card(bot, "contest", "ADA")).title == "Contest a grade"
-    nothing = await _card(bot, "contest the grader is unfair", "ADA")
+    assert (await bot.card("contest", "ADA")).title == "Contest a grade"
+    nothing = await bot.card("contest the grader is unfair", "ADA")
     assert nothing.title == "Nothing to contest here"
 
 
