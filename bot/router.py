@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.background import Background
@@ -37,6 +37,7 @@ from bot.services.stats import StatsService
 
 log = logging.getLogger(__name__)
 
+TEAM_WEEKS = 4  # `/drill stats team` looks back this far
 CommandHandler = Callable[[CommandInvoked], Awaitable[Card]]
 AdminCommand = Callable[[ChannelRef, tuple[str, ...]], Awaitable[Card]]
 
@@ -186,6 +187,10 @@ class Router:
         return await self._views.today(event.channel)
 
     async def _my_stats(self, event: CommandInvoked) -> Card:
+        if [a.lower() for a in event.args[:1]] == ["team"]:
+            since = self._clock.now().date() - timedelta(weeks=TEAM_WEEKS)
+            topics = await self._stats.team_topics(event.user, since)
+            return cards.team_topics_card(topics, TEAM_WEEKS)
         return cards.stats_card(await self._stats.for_user(event.user))
 
     async def _forget_me(self, event: CommandInvoked) -> Card:

@@ -151,6 +151,28 @@ def stats_card(stats: PersonalStats) -> Card:
     )
 
 
+def team_topics_card(topics: list[TopicScore], weeks: int) -> Card:
+    """The team's strongest and weakest topics, in words."""
+    title = f"Team topics · last {weeks} weeks"
+    if not topics:
+        return Card(title=title, body="No graded round answers in this period yet.")
+    ranked = PersonalStats(topics=topics)
+    lines = [
+        f"• {t.category.label}: {t.average:g}/10 over {t.answers} answer"
+        f"{'s' if t.answers != 1 else ''}"
+        for t in topics
+    ]
+    weakest = ranked.weakest
+    advice = (
+        f"Weakest: {weakest[0].category.label}. Practise it with "
+        f"`/drill mock {weakest[0].category.value}`."
+        if weakest
+        else "Answer rounds in more topics to see which need work."
+    )
+    strongest = ", ".join(t.category.label for t in ranked.strongest)
+    return Card(title=title, body="\n".join([f"Strongest: {strongest}.", advice, "", *lines]))
+
+
 def home_card(stats: PersonalStats, rounds: list[OpenRound]) -> Card:
     """A person's own page: their numbers and the questions open right now."""
     mine = stats_card(stats)
@@ -181,6 +203,7 @@ member (a member with a graded answer in the period), participation beside it
 `squad add <name> @a @b` (one squad per person; without squads, each channel is one)
 `/drill leaderboard hide-me` · `show-me` — leave your name off boards and reveals, or put it back
 `/drill stats` — your points, streak, strongest and weakest topics
+`/drill stats team` — the team's strongest and weakest topics over the last 4 weeks
 `/drill forget-me` — delete everything OpsDrill keeps about you
 `/drill contest <why>` — ask the admins to look again at your latest grade here
 `/drill mock [topic] [1-6]` — a mock interview in your DMs · `mock history|resume|abandon`

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import UserRef
@@ -17,6 +17,7 @@ from bot.questions.schema import Category
 from bot.storage import repo
 from bot.storage.models import (
     Answer,
+    Channel,
     Entry,
     Interview,
     InterviewTurn,
@@ -126,6 +127,29 @@ class StatsService:
             ],
             mock_answers=len(mock_scores),
         )
+
+    async def team_topics(self, user: UserRef, since: date) -> list[TopicScore]:
+        """The team's average round score per topic since `since`, best first."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(QuestionVersion.category, func.avg(Entry.score), func.count())
+                    .select_from(Entry)
+                    .join(Round, Round.id == Entry.round_id)
+                    .join(QuestionVersion, QuestionVersion.id == Round.question_id)
+                    .join(Channel, Channel.id == Entry.channel_id)
+                    .join(Team, Team.id == Channel.team_id)
+                    .where(
+                        Team.platform == user.platform,
+                        Team.external_id == user.team_id,
+                        Entry.local_date >= since,
+                        Entry.score.is_not(None),
+                    )
+                    .group_by(QuestionVersion.category)
+                )
+            ).all()
+        topics = [TopicScore(Category(c), round(float(avg), 1), int(n)) for c, avg, n in rows]
+        return sorted(topics, key=lambda t: (-t.average, -t.answers))
 
     async def set_hidden(self, user: UserRef, name: str, hidden: bool, now: datetime) -> None:
         """Leave `user` off leaderboards and reveals by name (or name them again)."""

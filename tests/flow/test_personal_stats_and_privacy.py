@@ -130,3 +130,20 @@ async def test_forget_me_asks_first_then_deletes_everything(bot: Harness) -> Non
     assert board is not None and "<@U-ada>" not in board.body
     stats = await bot.command("stats", user=ada)
     assert stats is not None and "No answers yet" in stats.body
+
+
+async def test_team_stats_name_the_teams_strongest_and_weakest_topics(bot: Harness) -> None:
+    await _day(bot, 0, "strong")
+    await _day(bot, 1, "weak")
+    card = await bot.command("stats team", user=bot.platform.user("U-bob", "bob"))
+    assert card is not None and card.title == "Team topics · last 4 weeks"
+    lines = card.body.splitlines()
+    assert lines[0].startswith("Strongest: ")
+    assert "/drill mock " in lines[1] or "more topics" in lines[1]
+    assert sum(1 for line in lines if line.startswith("• ")) >= 1
+    assert "answer" in card.body and "/10" in card.body
+
+
+async def test_team_stats_before_any_answer_say_so(bot: Harness) -> None:
+    card = await bot.command("stats team")
+    assert card is not None and "No graded round answers" in card.body
