@@ -35,6 +35,8 @@ class Sent:
     reaction: Reaction | None = None
     parent: MessageRef | None = None
     key: str | None = None
+    file: tuple[str, bytes] | None = None
+    """(name, content) of a file sent with the message."""
 
 
 @dataclass
@@ -121,6 +123,14 @@ class MemoryAdapter:
         channel = ChannelRef(self.platform, user.team_id, f"D-{user.user_id}")
         ref = self._new_message(channel)
         self._record(Sent("dm", ref, card, private_to=user))
+        return ref
+
+    async def send_file(
+        self, user: UserRef, card: Card, filename: str, content: bytes
+    ) -> MessageRef | None:
+        channel = ChannelRef(self.platform, user.team_id, f"D-{user.user_id}")
+        ref = self._new_message(channel)
+        self._record(Sent("dm", ref, card, private_to=user, file=(filename, content)))
         return ref
 
     async def react(self, message: MessageRef, reaction: Reaction) -> None:
@@ -225,6 +235,15 @@ class MemoryAdapter:
 
     def private_replies_to(self, user: UserRef) -> list[Sent]:
         return [s for s in self.sent if s.kind == "reply" and s.private_to == user]
+
+    def files_to(self, user: UserRef) -> list[tuple[str, bytes]]:
+        """The files the bot sent `user` by direct message, oldest first."""
+        return [
+            s.file
+            for s in self.sent
+            if s.file is not None and s.private_to is not None
+            and (s.private_to.platform, s.private_to.user_id) == (user.platform, user.user_id)
+        ]  # fmt: skip
 
     def dms_to(self, user: UserRef) -> list[Card]:
         """The cards the bot sent `user` in direct messages, oldest first."""

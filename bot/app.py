@@ -29,6 +29,7 @@ from bot.services.answers import AnswerService
 from bot.services.catalog import sync_questions
 from bot.services.channels import ChannelService
 from bot.services.closing import RoundCloser
+from bot.services.export import ExportService
 from bot.services.grading import FollowUpWriter, GradingService
 from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService
@@ -220,6 +221,7 @@ class App:
                 sessions=sessions, clock=clock, messenger=messenger, background=background
             ),
             squads=SquadService(sessions=sessions),
+            export=ExportService(sessions=sessions),
             messenger=messenger,
             background=background,
         )

@@ -170,5 +170,36 @@ def db_upgrade() -> None:
     console.print("Database is up to date.")
 
 
+@app.command("export")
+def export(
+    team: Annotated[str, typer.Option(help="The team's platform id (workspace or server id).")],
+    out: Annotated[Path, typer.Option(help="Where to write the JSON file.")],
+    platform: Annotated[str, typer.Option(help="slack, discord or console.")] = "slack",
+) -> None:
+    """Write everything stored about one team's members to a JSON file (for operators)."""
+    from bot.services.export import ExportService, to_json
+    from bot.storage import migrate
+    from bot.storage.db import make_engine, make_sessionmaker
+
+    settings = _settings()
+    _logging(settings, quiet=True)
+
+    async def _export() -> dict[str, object] | None:
+        engine = make_engine(settings.database_url)
+        try:
+            await migrate.upgrade(engine)
+            return await ExportService(sessions=make_sessionmaker(engine)).team(platform, team)
+        finally:
+            await engine.dispose()
+
+    record = asyncio.run(_export())
+    if record is None:
+        err.print(f"No {platform} team `{team}` in this database.")
+        raise typer.Exit(1)
+    out.write_bytes(to_json(record))
+    members = record.get("members")
+    console.print(f"Wrote {len(members) if isinstance(members, list) else 0} member(s) to {out}.")
+
+
 def main() -> None:
     app()

@@ -53,6 +53,12 @@ class ChatAdapter(Protocol):
 
     async def send_dm(self, user: UserRef, card: Card) -> MessageRef | None: ...
 
+    async def send_file(
+        self, user: UserRef, card: Card, filename: str, content: bytes
+    ) -> MessageRef | None:
+        """A file for `user` alone, by direct message, with `card` as its message."""
+        ...
+
     async def react(self, message: MessageRef, reaction: Reaction) -> None: ...
 
     async def is_admin(self, user: UserRef, channel: ChannelRef) -> bool:

@@ -26,6 +26,7 @@ from bot.services.admin import AdminService
 from bot.services.answers import AnswerService
 from bot.services.channels import ChannelService
 from bot.services.closing import RoundCloser
+from bot.services.export import ExportService, to_json
 from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService, Period
 from bot.services.messenger import Messenger
@@ -65,6 +66,7 @@ class Router:
         interviews: InterviewService,
         review: ReviewService,
         squads: SquadService,
+        export: ExportService,
         messenger: Messenger,
         background: Background,
     ) -> None:
@@ -80,6 +82,7 @@ class Router:
         self._stats = stats
         self._interviews = interviews
         self._squads = squads
+        self._export = export
         self._commands: dict[str, CommandHandler] = {
             "today": self._today,
             "leaderboard": self._leaderboard_command,
@@ -93,6 +96,7 @@ class Router:
             "audit": review.audit,
             "contest": review.contest,
             "squad": self._squad,
+            "export": self._export_command,
         }
         configure: dict[str, AdminCommand] = {
             "schedule": admin.schedule,
@@ -217,6 +221,31 @@ class Router:
 
     async def _close(self, event: CommandInvoked) -> Card:
         return cards.notice(await self._closer.close_current(event.channel))
+
+    async def _export_command(self, event: CommandInvoked) -> Card:
+        """`/drill export`: your data as JSON by DM; `export channel` (admins): a CSV."""
+        if [a.lower() for a in event.args[:1]] == ["channel"]:
+            if not await self._channels.is_admin(event.user, event.channel):
+                return cards.notice("Admins only", "`/drill export channel` is for admins.")
+            table = await self._export.channel_csv(event.channel)
+            if table is None:
+                return cards.notice("Nothing to export", "This channel has no rounds yet.")
+            sent = cards.notice("Channel export", "Every answer's counted score, by round.")
+            self._send_file(event, sent, f"opsdrill-{event.channel.channel_id}.csv", table.encode())
+            return cards.notice("On its way", "The CSV comes by direct message.")
+        record = await self._export.person(event.user)
+        sent = cards.notice(
+            "Your OpsDrill data",
+            "Everything stored about you: answers, grades with per-point verdicts, contests "
+            "and mock interviews. `/drill forget-me` deletes it.",
+        )
+        self._send_file(event, sent, "opsdrill-my-data.json", to_json(record))
+        return cards.notice("On its way", "A JSON file with your data comes by direct message.")
+
+    def _send_file(self, event: CommandInvoked, card: Card, name: str, content: bytes) -> None:
+        self._background.spawn(
+            self._messenger.send_file(event.user, card, name, content), what="an export file"
+        )
 
     async def _squad(self, event: CommandInvoked) -> Card:
         action = event.args[0].lower() if event.args else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from bot.demo import DEMO_TEAM
 
 ROOT = Path(__file__).resolve().parent.parent
 OPSDRILL = Path(sys.executable).parent / "opsdrill"
@@ -73,6 +76,20 @@ def test_in_chat_a_mock_interview_reply_never_replaces_the_round_answer(tmp_path
     assert out.count("Your answer scored") == 1  # the round answer only: "hint" went to the mock
     assert "Partial scorecard" in out and "Hint" in out
     assert "Traceback" not in out + result.stderr
+
+
+def test_operators_export_a_whole_team_to_json(tmp_path: Path) -> None:
+    assert _run(["demo"], tmp_path).returncode == 0
+    out = tmp_path / "team.json"
+    result = _run(["export", "--team", DEMO_TEAM, "--platform", "console", "--out", str(out)],
+                  tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Wrote 3 member(s)" in result.stdout
+    data = json.loads(out.read_text())
+    assert {m["name"] for m in data["members"]} == {"ada", "grace", "linus"}
+    assert all(m["answers"] and m["answers"][0]["grades"] for m in data["members"])
+    unknown = _run(["export", "--team", "nope", "--out", str(out)], tmp_path)
+    assert unknown.returncode == 1 and "No slack team `nope`" in unknown.stderr
 
 
 def test_run_without_a_platform_explains_what_to_set(tmp_path: Path) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.console import Console
 
 from adapters.console.render import render_card
 from adapters.memory import MemoryAdapter, Sent
-from bot.domain import Card, Reaction
+from bot.domain import Card, MessageRef, Reaction, UserRef
 
 _EMOJI = {Reaction.RECEIVED: "👀", Reaction.GRADED: "✅", Reaction.REJECTED: "🚫"}
 
@@ -43,9 +45,23 @@ class ConsoleAdapter(MemoryAdapter):
             subtitle, style = f"in the thread · {where}", "blue"
         self.console.print(render_card(sent.card, self.names, style=style, subtitle=subtitle))
 
+    async def send_file(
+        self, user: UserRef, card: Card, filename: str, content: bytes
+    ) -> MessageRef | None:
+        """Saved under ./opsdrill-files/ (the terminal has no DMs to attach it to)."""
+        path = await asyncio.to_thread(_save, Path("opsdrill-files") / Path(filename).name, content)
+        saved = Card(title=card.title, body=f"{card.body}\nSaved to {path.resolve()}".strip())
+        return await super().send_file(user, saved, filename, content)
+
     def show(self, card: Card | None) -> None:
         """Draw a command's private response."""
         if card is not None:
             self.console.print(
                 render_card(card, self.names, style="green", subtitle="only visible to you")
             )
+
+
+def _save(path: Path, content: bytes) -> Path:
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(content)
+    return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import time
 from datetime import UTC, datetime
@@ -198,12 +199,23 @@ class DiscordAdapter:
         sent = await thread.send(**message_kwargs(card))
         return MessageRef(parent.channel, str(sent.id), parent.thread_id)
 
-    async def send_dm(self, user: UserRef, card: Card) -> MessageRef | None:
+    async def send_file(
+        self, user: UserRef, card: Card, filename: str, content: bytes
+    ) -> MessageRef | None:
+        """A DM with the file attached (the same closed-DMs handling as any DM)."""
+        return await self.send_dm(user, card, file=(filename, content))
+
+    async def send_dm(
+        self, user: UserRef, card: Card, *, file: tuple[str, bytes] | None = None
+    ) -> MessageRef | None:
         target = self.bot.get_user(int(user.user_id)) or await self.bot.fetch_user(
             int(user.user_id)
         )
         try:
-            sent = await target.send(**message_kwargs(card))
+            kwargs = message_kwargs(card)
+            if file is not None:
+                kwargs["file"] = discord.File(io.BytesIO(file[1]), filename=file[0])
+            sent = await target.send(**kwargs)
         except discord.Forbidden as exc:
             if exc.code != DMS_CLOSED:
                 raise

@@ -215,6 +215,11 @@ class DrillCog(commands.Cog):
     ) -> None:
         await self.command(interaction, "squad", action, name, *people.split())
 
+    @drill.command(name="export", description="Your data as a JSON file by DM")
+    @app_commands.describe(channel="(admins) this channel's rounds and scores as CSV instead")
+    async def export(self, interaction: discord.Interaction[Any], channel: bool = False) -> None:
+        await self.command(interaction, "export", "channel" if channel else "")
+
     @drill.command(name="contest", description="Ask the admins to look again at your grade here")
     @app_commands.describe(reason="Why the grade of your latest answer here is wrong")
     async def contest(self, interaction: discord.Interaction[Any], reason: str) -> None:

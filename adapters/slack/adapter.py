@@ -227,12 +227,31 @@ class SlackAdapter:
         return MessageRef(parent.channel, str(response["ts"]), thread_ts)
 
     async def send_dm(self, user: UserRef, card: Card) -> MessageRef | None:
+        return await self.post(await self._dm_channel(user), card)
+
+    async def send_file(
+        self, user: UserRef, card: Card, filename: str, content: bytes
+    ) -> MessageRef | None:
+        """Uploaded with files_upload_v2 (scope `files:write`) into the DM with `user`."""
+        channel = await self._dm_channel(user)
+        client = await self._client_for(user.team_id)
+        response = await client.files_upload_v2(
+            channel=channel.channel_id,
+            filename=filename,
+            title=card.title,
+            content=content,
+            initial_comment=blocks.fallback_text(card),
+        )
+        uploaded = response.get("files") or [{}]
+        return MessageRef(channel, str(uploaded[0].get("id", "")))
+
+    async def _dm_channel(self, user: UserRef) -> ChannelRef:
         key = (user.team_id, user.user_id)
         if key not in self._dm_channels:
             client = await self._client_for(user.team_id)
             opened = await client.conversations_open(users=user.user_id)
             self._dm_channels[key] = str(opened["channel"]["id"])
-        return await self.post(ChannelRef(PLATFORM, user.team_id, self._dm_channels[key]), card)
+        return ChannelRef(PLATFORM, user.team_id, self._dm_channels[key])
 
     async def react(self, message: MessageRef, reaction: Reaction) -> None:
         client = await self._client_for(message.channel.team_id)

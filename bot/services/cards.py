@@ -205,6 +205,7 @@ member (a member with a graded answer in the period), participation beside it
 `/drill stats` — your points, streak, strongest and weakest topics
 `/drill stats team` — the team's strongest and weakest topics over the last 4 weeks
 `/drill forget-me` — delete everything OpsDrill keeps about you
+`/drill export` — everything OpsDrill keeps about you, as a JSON file by DM
 `/drill contest <why>` — ask the admins to look again at your latest grade here
 `/drill mock [topic] [1-6]` — a mock interview in your DMs · `mock history|resume|abandon`
 `/drill help` — this message
@@ -216,6 +217,7 @@ Admins:
 `/drill categories [all|deployment monitoring …]` · `/drill difficulty [all|foundation …]`
 `/drill grade @person|<answer link> <0-10> <reason>` — regrade an answer (the person is told)
 `/drill audit [@person|<answer link>]` — grade history, or the open contests
+`/drill export channel` — this channel's rounds and scores as a CSV file by DM
 Answer by replying in the question's thread. Only your latest answer counts."""
 
 

@@ -62,3 +62,8 @@ class Messenger:
 
     async def send_dm(self, user: UserRef, card: Card) -> MessageRef | None:
         return await self.adapter(user.platform).send_dm(user, card)
+
+    async def send_file(
+        self, user: UserRef, card: Card, filename: str, content: bytes
+    ) -> MessageRef | None:
+        return await self.adapter(user.platform).send_file(user, card, filename, content)

@@ -195,14 +195,5 @@ def _streaks(days: Sequence[Any], answered: set[date]) -> tuple[int, int]:
 
 
 async def _member_id(session: AsyncSession, user: UserRef) -> int | None:
-    return (
-        await session.execute(
-            select(Member.id)
-            .join(Team, Team.id == Member.team_id)
-            .where(
-                Team.platform == user.platform,
-                Team.external_id == user.team_id,
-                Member.external_id == user.user_id,
-            )
-        )
-    ).scalar_one_or_none()
+    member = await repo.find_member(session, user)
+    return None if member is None else member.id

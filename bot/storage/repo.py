@@ -113,6 +113,21 @@ async def find_channel(session: AsyncSession, ref: ChannelRef) -> Channel | None
     ).scalar_one_or_none()
 
 
+async def find_member(session: AsyncSession, user: UserRef) -> Member | None:
+    """The member for `user`, if they were ever seen in their team."""
+    return (
+        await session.execute(
+            select(Member)
+            .join(Team, Team.id == Member.team_id)
+            .where(
+                Team.platform == user.platform,
+                Team.external_id == user.team_id,
+                Member.external_id == user.user_id,
+            )
+        )
+    ).scalar_one_or_none()
+
+
 async def member_for(session: AsyncSession, user: UserRef, name: str, now: datetime) -> Member:
     """The member for `user`, created on first sight; their display name kept current."""
     team = await team_for(session, user.platform, user.team_id, now)

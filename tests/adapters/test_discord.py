@@ -441,3 +441,20 @@ async def test_an_admin_regrades_a_member_picked_by_the_user_option(bot: Discord
     dm = bot.fake.dm_channel_for(ADA)
     notices = await bot.fake.wait_for("POST", rf"/channels/{dm}/messages", count=2)
     assert any("the drift part was copied" in json.dumps(n.json) for n in notices)
+
+
+async def test_export_sends_a_dm_with_the_json_attached(bot: DiscordBot) -> None:
+    thread_id = await bot.post_round()
+    await bot.fake.user_message(thread_id, ADA, strong_answer(await _question(bot)))
+    await bot.received(AnswerPosted)
+    await bot.app.grading.drain()
+    response = await bot.command(ADA, "export")
+    assert "On its way" in _embed_text(response["data"])
+    dm = bot.fake.dm_channel_for(ADA)
+    sent = await bot.fake.wait_for("POST", rf"/channels/{dm}/messages", count=2)
+    [with_file] = [r for r in sent if r.files]
+    [(name, content)] = with_file.files
+    assert name == "opsdrill-my-data.json"
+    data = json.loads(content)
+    assert data["user"] == str(ADA) and data["answers"][0]["grades"]
+    assert with_file.json["allowed_mentions"] == {"parse": []}

@@ -227,3 +227,21 @@ async def test_a_mock_interview_runs_in_direct_messages(bot: SlackBot) -> None:
     after = bot.fake.calls_to("chat.postMessage")[before:]
     assert all(c.params["channel"] == dm for c in after)
     assert any("Scorecard" in _texts(c) or "scorecard" in _texts(c).lower() for c in after)
+
+
+async def test_export_uploads_a_json_file_into_the_persons_dm(bot: SlackBot) -> None:
+    thread = await bot.post_question()
+    await bot.answer(ANSWER, thread, user="U1")
+    await bot.settle()
+    await bot.app.grading.drain()
+    await bot.command("export", user="U1")
+    await bot.fake.wait_for_call("files.completeUploadExternal")
+    [upload] = bot.fake.calls_to("files.getUploadURLExternal")
+    assert upload.params["filename"] == "opsdrill-my-data.json"
+    [file] = bot.fake.files.values()
+    data = json.loads(file["content"])
+    assert data["user"] == "U1" and data["answers"][0]["text"] == ANSWER
+    [opened] = bot.fake.calls_to("conversations.open")
+    assert opened.params["users"] == "U1"
+    assert file["channel"] == opened.reply["channel"]["id"]  # type: ignore[index]
+    assert "Your OpsDrill data" in str(file["comment"])

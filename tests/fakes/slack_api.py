@@ -155,7 +155,11 @@ class FakeSlack:
             "apps.connections.open": self._apps_connections_open,
             "oauth.v2.access": self._oauth_v2_access,
             "team.info": self._team_info,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
         }
+        self.files: dict[str, JSON] = {}
+        """Files by id: name, length, the bytes uploaded, and where they were shared."""
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -164,6 +168,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/socket", self._socket)
         app.router.add_post("/response/{name}", self._response)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner, port = await serve(app)
         self.base = f"http://127.0.0.1:{port}"
         self.api_url = f"{self.base}/api/"
@@ -499,6 +504,43 @@ class FakeSlack:
             "enterprise": None,
             "is_enterprise_install": False,
         }
+
+    def _files_get_upload_url(self, call: Call) -> JSON:
+        """Step 1 of files_upload_v2: a file id and the URL its bytes go to."""
+        p = call.params
+        if not p.get("filename") or not str(p.get("length") or "").isdigit():
+            return _error("invalid_arguments")
+        file_id = f"F{len(self.files) + 1:08d}"
+        self.files[file_id] = {"name": p["filename"], "length": int(p["length"]), "content": None}
+        return {"ok": True, "upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
+        """Step 2: the bytes, POSTed to the URL step 1 gave."""
+        file = self.files.get(request.match_info["file_id"])
+        if file is None:
+            return web.Response(status=404, text="no such upload")
+        content = await request.read()
+        if len(content) != file["length"]:
+            return web.Response(status=400, text="length does not match")
+        file["content"] = content
+        return web.Response(status=200, text="OK - " + str(len(content)))
+
+    def _files_complete_upload(self, call: Call) -> JSON:
+        """Step 3: share the uploaded files in a channel, with an optional comment."""
+        p = call.params
+        listed = p.get("files")
+        files = json.loads(listed) if isinstance(listed, str) else listed
+        if not isinstance(files, list) or not files:
+            return _error("invalid_arguments")
+        shared = []
+        for entry in files:
+            file = self.files.get(str(entry.get("id")))
+            if file is None or file["content"] is None:
+                return _error("file_not_found")
+            file.update(title=entry.get("title"), channel=p.get("channel_id"),
+                        comment=p.get("initial_comment"))  # fmt: skip
+            shared.append({"id": entry["id"], "name": file["name"], "title": entry.get("title")})
+        return {"ok": True, "files": shared}
 
     def _team_info(self, call: Call) -> JSON:
         team = str(call.params.get("team") or self._team_of(call))

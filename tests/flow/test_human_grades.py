@@ -3,8 +3,6 @@ audit`), and members contest a grade (`/drill contest`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from sqlalchemy import select
 
@@ -14,17 +12,6 @@ from bot.storage.models import Answer, Grade
 from tests.flow.harness import Harness, partial_answer
 
 pytestmark = pytest.mark.asyncio
-
-MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def bot(database_url: str):  # type: ignore[no-untyped-def]
-    harness = await Harness.start(database_url, now=MONDAY)
-    await harness.configure()
-    await harness.tick(MONDAY)
-    yield harness
-    await harness.stop()
 
 
 async def _answered(bot: Harness, user_id: str) -> float:

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from bot.domain import ChannelRef
 from tests.flow.harness import Harness, partial_answer, strong_answer
 
 pytestmark = pytest.mark.asyncio
-MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def bot(database_url: str):  # type: ignore[no-untyped-def]
-    harness = await Harness.start(database_url, now=MONDAY)
-    await harness.configure()
-    await harness.tick(MONDAY)
-    yield harness
-    await harness.stop()
 
 
 async def _answers(bot: Harness, kinds: dict[str, str]) -> None:
