@@ -5,7 +5,9 @@ fails the run instead of skipping."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -86,13 +88,28 @@ def _fresh_pg(template: str | None) -> Iterator[str]:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database that each test's database is copied from."""
+    path = tmp_path_factory.mktemp("template") / "opsdrill.db"
+    _upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy (SQLite's backup API: nothing left behind in a WAL file)."""
+    with contextlib.closing(sqlite3.connect(source)) as src:
+        with contextlib.closing(sqlite3.connect(target)) as dst:
+            src.backup(dst)
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database on each backend."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'opsdrill.db'}"
-        _upgrade(url)
-        yield url
+        path = tmp_path / "opsdrill.db"
+        _copy_sqlite(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     yield from _fresh_pg(request.getfixturevalue("pg_template"))
 

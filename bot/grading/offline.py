@@ -106,7 +106,7 @@ class OfflineGrader:
     def __init__(self, questions: Iterable[Question]) -> None:
         bank = list(questions)
         self._idf = _idf(bank)
-        self._fluency = FluencyModel(text for q in bank for text in _prose(q))
+        self._fluency = _fluency_of(bank)
         self._profiles: dict[tuple[str, str], list[_Profile]] = {}
         self._topics: dict[tuple[str, str], dict[str, float]] = {}
         self._bank = [(q.id, self._topic(q)) for q in bank]
@@ -362,6 +362,20 @@ def _widen(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _window(text: str, denied: bool, *, pair: bool) -> _Window:
     return _Window(text, frozenset(content_stems(text)), negated_stems(text), denied, pair)
+
+
+_MODELS: dict[tuple[tuple[str, str], ...], FluencyModel] = {}
+
+
+def _fluency_of(bank: list[Question]) -> FluencyModel:
+    """The word-order model of the bank's prose, built once per bank content (a process that
+    starts the grader again, as tests do, reuses it; the model never changes once built)."""
+    key = tuple((q.id, q.version) for q in bank)
+    if key not in _MODELS:
+        if len(_MODELS) >= 4:
+            _MODELS.clear()
+        _MODELS[key] = FluencyModel(text for q in bank for text in _prose(q))
+    return _MODELS[key]
 
 
 def _prose(question: Question) -> Iterable[str]:
