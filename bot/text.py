@@ -14,6 +14,16 @@ _BARE_BROADCAST = re.compile(r"@(here|everyone|channel)\b", re.IGNORECASE)
 _ZWSP = "\u200b"
 
 
+_USER_MENTION = re.compile(r"<@!?([A-Za-z0-9_.-]+)(?:\|[^>]*)?>")
+
+
+def mentioned_user(token: str) -> str | None:
+    """The user id a command argument mentions, in Slack's escaped form (`<@U1>`,
+    `<@U1|name>`) or Discord's (`<@1>`, `<@!1>`); None for anything else."""
+    match = _USER_MENTION.fullmatch(token.strip())
+    return match.group(1) if match else None
+
+
 def neutralize(text: str) -> str:
     """Make user text safe to echo: no broadcast or personal pings survive, the words stay."""
 

@@ -240,7 +240,7 @@ class DrillCog(commands.Cog):
         person: discord.User | None = None,
         link: str = "",
     ) -> None:
-        target = link or (f"<@{person.id}>" if person is not None else "")
+        target = _answer_target(person, link)
         await self.command(interaction, "grade", target, f"{score:g}", reason)
 
     @drill.command(name="audit", description="(admins) Grade history, or the open contests")
@@ -251,7 +251,7 @@ class DrillCog(commands.Cog):
         person: discord.User | None = None,
         link: str = "",
     ) -> None:
-        target = link or (f"<@{person.id}>" if person is not None else "")
+        target = _answer_target(person, link)
         await self.command(interaction, "audit", target)
 
     @drill.command(name="post", description="(admins) Post today's question now")
@@ -383,3 +383,8 @@ class DrillCog(commands.Cog):
         if isinstance(channel, discord.Thread) and channel.parent_id:
             return str(channel.parent_id)
         return None
+
+
+def _answer_target(person: discord.User | None, link: str) -> str:
+    """How the core names an answer: a link to it, else the person mentioned ("" for none)."""
+    return link or (f"<@{person.id}>" if person is not None else "")

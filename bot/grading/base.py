@@ -19,6 +19,15 @@ class Verdict(StrEnum):
         return {Verdict.MISSED: 0.0, Verdict.PARTIAL: 0.5, Verdict.FULL: 1.0}[self]
 
 
+HUMAN = "human:"
+"""Grader id prefix of a person's grade (`human:<user id>`, from `/drill grade`)."""
+
+
+def is_human(grader: str) -> bool:
+    """Whether a grade was given by a person rather than a grader."""
+    return grader.startswith(HUMAN)
+
+
 class Flag(StrEnum):
     INJECTION = "injection"
     OFF_TOPIC = "off_topic"

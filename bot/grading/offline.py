@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,7 +29,8 @@ from bot.grading.text import (
     negated_stems,
     normalized,
     sentences,
-    stem,
+    word_spans,
+    word_stem,
 )
 from bot.questions.schema import Question, RubricPoint
 
@@ -273,11 +273,10 @@ class OfflineGrader:
         if len(text) <= QUOTE_CHARS:
             return text
         relevant = set(profile.concepts).union(*(p.stems for p in profile.phrases), *profile.terms)
-        spans = [
-            (m.start(), m.end(), self._w(stem(m.group().replace("-", "").replace("'", ""))))
-            for m in _WORD_SPAN.finditer(text.lower().replace("/", " "))
-        ]
-        spans = [(a, b, w if _stem_of(text[a:b]) in relevant else 0.0) for a, b, w in spans]
+        spans = []
+        for a, b, word in word_spans(text):
+            stemmed = word_stem(word)
+            spans.append((a, b, self._w(stemmed) if stemmed in relevant else 0.0))
         best, start, end = -1.0, 0, 0
         for i in range(len(spans)):
             weight = 0.0
@@ -337,13 +336,6 @@ def _within_ceiling(scored: list[tuple[PointGrade, float]], ceiling: float) -> l
             evidence=points[i].evidence if lower is not Verdict.MISSED else "",
         )
     return points
-
-
-_WORD_SPAN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
-
-
-def _stem_of(word: str) -> str:
-    return stem(word.lower().replace("-", "").replace("'", ""))
 
 
 def _widen(text: str, start: int, end: int) -> tuple[int, int]:

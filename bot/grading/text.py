@@ -42,13 +42,28 @@ def stem(word: str) -> str:
     return word
 
 
+def _folded(text: str) -> str:
+    """`text` as words are read from it (same length, so positions still match)."""
+    return text.lower().replace("/", " ")
+
+
 def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower().replace("/", " "))
+    return _WORD.findall(_folded(text))
+
+
+def word_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, word) of every word in `text`, as `words` reads them."""
+    return [(m.start(), m.end(), m.group()) for m in _WORD.finditer(_folded(text))]
+
+
+def word_stem(word: str) -> str:
+    """The stem a (lowercase) word is matched by: hyphens and apostrophes dropped."""
+    return stem(word.replace("-", "").replace("'", ""))
 
 
 def content_stems(text: str) -> list[str]:
     """Stems of the words that carry meaning, in order."""
-    return [stem(w.replace("-", "").replace("'", "")) for w in words(text) if w not in STOPWORDS]
+    return [word_stem(w) for w in words(text) if w not in STOPWORDS]
 
 
 _FULL_STOP = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -135,7 +150,7 @@ def negated_stems(text: str, *, both_sides: bool = False) -> frozenset[str]:
     its clause ("is not a deterministic function" → determin, function). With `both_sides`,
     the content words just before it as well (how a rubric's own negated wording is read,
     so "needs no labels" and "you don't need labels" agree)."""
-    tokens = _CLAUSE_WORD.findall(text.lower().replace("/", " "))
+    tokens = _CLAUSE_WORD.findall(_folded(text))
     found: set[str] = set()
     for i, token in enumerate(tokens):
         if not _is_negator(token):
@@ -150,7 +165,7 @@ def negated_stems(text: str, *, both_sides: bool = False) -> frozenset[str]:
                     break
                 if word in STOPWORDS:
                     continue
-                found.add(stem(word.replace("-", "").replace("'", "")))
+                found.add(word_stem(word))
                 taken += 1
                 if taken == NEGATION_SCOPE:
                     break
@@ -160,5 +175,5 @@ def negated_stems(text: str, *, both_sides: bool = False) -> frozenset[str]:
 def is_denial(sentence: str) -> bool:
     """The sentence denies or dismisses what it mentions ("it is wrong to say that ...",
     "... but that is a myth", "nobody believes ..."); plain negation ("X is not ...") is
-    weighed against the rubric's own wording instead (`negations`)."""
+    weighed against the rubric's own wording instead (`negated_stems`)."""
     return bool(_DENIAL.search(sentence))

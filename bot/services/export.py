@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
@@ -120,9 +121,26 @@ def _cell(text: str) -> str:
 
 
 async def _member_record(session: AsyncSession, member: Member) -> dict[str, Any]:
-    answers = []
-    for answer, day, channel, slug in (
-        await session.execute(
+    """The member's answers (with every grade and any contest), interviews (with their
+    turns) and squad: a fixed handful of queries, however much there is."""
+    mine = select(Answer.id).where(Answer.member_id == member.id)
+    grades: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for g in await session.scalars(
+        select(Grade).where(Grade.answer_id.in_(mine)).order_by(Grade.id)
+    ):
+        grades[g.answer_id].append(_grade(g))
+    contests = {
+        c.answer_id: {"reason": c.reason, "status": c.status, "created_at": c.created_at}
+        for c in await session.scalars(select(Contest).where(Contest.answer_id.in_(mine)))
+    }
+    answers = [
+        {
+            "round": day, "channel": channel, "question": slug, "text": answer.text,
+            "private": answer.private, "status": answer.status, "revision": answer.revision,
+            "submitted_at": answer.submitted_at, "edited_at": answer.edited_at,
+            "grades": grades[answer.id], "contest": contests.get(answer.id),
+        }
+        for answer, day, channel, slug in await session.execute(
             select(Answer, Round.local_date, Channel.external_id, QuestionVersion.slug)
             .join(Round, Round.id == Answer.round_id)
             .join(Channel, Channel.id == Round.channel_id)
@@ -130,47 +148,26 @@ async def _member_record(session: AsyncSession, member: Member) -> dict[str, Any
             .where(Answer.member_id == member.id)
             .order_by(Answer.submitted_at)
         )
-    ).all():
-        grades = (
-            await session.scalars(
-                select(Grade).where(Grade.answer_id == answer.id).order_by(Grade.id)
-            )
-        ).all()
-        contest = await session.scalar(select(Contest).where(Contest.answer_id == answer.id))
-        answers.append({
-            "round": day, "channel": channel, "question": slug, "text": answer.text,
-            "private": answer.private, "status": answer.status, "revision": answer.revision,
-            "submitted_at": answer.submitted_at, "edited_at": answer.edited_at,
-            "grades": [_grade(g) for g in grades],
-            "contest": None if contest is None else {
-                "reason": contest.reason, "status": contest.status,
-                "created_at": contest.created_at,
-            },
+    ]  # fmt: skip
+    turns: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for t, slug in await session.execute(
+        select(InterviewTurn, QuestionVersion.slug)
+        .join(Interview, Interview.id == InterviewTurn.interview_id)
+        .join(QuestionVersion, QuestionVersion.id == InterviewTurn.question_id)
+        .where(Interview.member_id == member.id)
+        .order_by(InterviewTurn.position)
+    ):
+        turns[t.interview_id].append({
+            "question": slug, "status": t.status, "answers": t.answers,
+            "follow_ups": t.follow_ups, "hints": t.hints, "score": t.score, "points": t.points,
+            "grader": t.grader, "asked_at": t.asked_at, "graded_at": t.graded_at,
         })  # fmt: skip
-    interviews = []
-    for interview in (
-        await session.scalars(
+    interviews = [
+        {"status": i.status, "topic": i.topic, "grader": i.grader, "turns": turns[i.id]}
+        for i in await session.scalars(
             select(Interview).where(Interview.member_id == member.id).order_by(Interview.id)
         )
-    ).all():
-        turns = (
-            await session.execute(
-                select(InterviewTurn, QuestionVersion.slug)
-                .join(QuestionVersion, QuestionVersion.id == InterviewTurn.question_id)
-                .where(InterviewTurn.interview_id == interview.id)
-                .order_by(InterviewTurn.position)
-            )
-        ).all()
-        interviews.append({
-            "status": interview.status, "topic": interview.topic, "grader": interview.grader,
-            "turns": [
-                {"question": slug, "status": t.status, "answers": t.answers,
-                 "follow_ups": t.follow_ups, "hints": t.hints, "score": t.score,
-                 "points": t.points, "grader": t.grader, "asked_at": t.asked_at,
-                 "graded_at": t.graded_at}
-                for t, slug in turns
-            ],
-        })  # fmt: skip
+    ]
     squad = await session.scalar(
         select(Squad.name)
         .join(SquadMember, SquadMember.squad_id == Squad.id)

@@ -139,7 +139,6 @@ class Receipts:
             for attempt in range(1, WRITE_ATTEMPTS + 1):
                 try:
                     cleared = await self._clear(batch)
-                    break
                 except Exception as error:
                     if attempt < WRITE_ATTEMPTS:  # a deadlock, say: the batch is safe to redo
                         log.warning("feedback receipts: %s; writing the batch again", error)
@@ -147,12 +146,11 @@ class Receipts:
                     for _, _, done in batch:
                         if not done.done():
                             done.set_exception(error)
-                    cleared = None
-            if cleared is None:
-                continue
-            for grade_id, _, done in batch:
-                if not done.done():
-                    done.set_result(grade_id in cleared)
+                else:
+                    for grade_id, _, done in batch:
+                        if not done.done():
+                            done.set_result(grade_id in cleared)
+                break
 
     async def _clear(
         self, batch: list[tuple[int, Sequence[datetime], asyncio.Future[bool]]]

@@ -16,13 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.domain import Card, UserRef
-from bot.grading.base import Flag, Grader
+from bot.grading.base import Flag, Grader, is_human
 from bot.grading.base import Grade as GradeResult
 from bot.grading.limit import AdaptiveLimit
 from bot.questions.schema import Question
 from bot.services.feedback import FIRST, UPDATE, AnswerWork, FeedbackSender, Owed, load_answer
 from bot.services.messenger import Messenger
-from bot.services.review import is_human
 from bot.storage import tally
 from bot.storage.models import Answer, Grade, GradingJob
 

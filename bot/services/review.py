@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.background import Background
 from bot.clock import Clock
 from bot.domain import Card, CommandInvoked, UserRef
+from bot.grading.base import HUMAN, is_human
 from bot.services import cards
 from bot.services.messenger import Messenger
 from bot.storage import repo, tally
@@ -29,11 +30,10 @@ from bot.storage.models import (
     QuestionVersion,
     Round,
 )
-from bot.text import scrub
+from bot.text import mentioned_user, scrub
 
 log = logging.getLogger(__name__)
 
-HUMAN = "human:"
 MAX_REASON = 500
 AUDIT_ANSWERS = 5
 AUDIT_CONTESTS = 10
@@ -44,15 +44,9 @@ GRADE_USAGE = (
 )
 CONTEST_USAGE = "Use `/drill contest <why the grade is wrong>`: it goes to this channel's admins."
 
-_MENTION = re.compile(r"^<@!?([A-Za-z0-9_.-]+)(?:\|[^>]*)?>$")
 _SLACK_LINK = re.compile(r"/p(\d{10})(\d{6})(?:\D|$)")
 _TRAILING_ID = re.compile(r"/(\d{5,25})/?(?:[?#].*)?$")
 _SCORE = re.compile(r"^(\d{1,2}(?:[.,]\d)?)(?:/10)?$")
-
-
-def is_human(grader: str) -> bool:
-    """Whether a grade was given by a person (an admin's `/drill grade`)."""
-    return grader.startswith(HUMAN)
 
 
 class ReviewService:
@@ -139,7 +133,7 @@ class ReviewService:
         now = self._clock.now()
         async with self._sessions.begin() as session:
             channel = await repo.find_channel(session, event.channel)
-            member = await _member(session, event.user, channel)
+            member = await repo.find_member(session, event.user)
             answer = None
             if channel is not None and member is not None:
                 answer = await _latest_answer(session, channel.id, member.id)
@@ -250,18 +244,13 @@ async def _answer_for(
     return answer, member
 
 
-async def _member(
-    session: AsyncSession, who: str | UserRef, channel: Channel | None
-) -> Member | None:
+async def _member(session: AsyncSession, who: str, channel: Channel | None) -> Member | None:
     """A member of the channel's team by mention (`<@U1>`, `<@!1>`), id or display name."""
     if channel is None:
         return None
-    if isinstance(who, UserRef):
-        key, by_name = who.user_id, False
-    else:
-        mention = _MENTION.match(who.strip())
-        key = mention.group(1) if mention else who.strip().lstrip("@")
-        by_name = mention is None
+    mentioned = mentioned_user(who)
+    key = mentioned or who.strip().lstrip("@")
+    by_name = mentioned is None
     in_team = select(Member).where(Member.team_id == channel.team_id)
     found = (await session.execute(in_team.where(Member.external_id == key))).scalar_one_or_none()
     if found is None and by_name and key:

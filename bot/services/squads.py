@@ -23,10 +23,9 @@ from bot.services import cards
 from bot.services.leaderboard import Period
 from bot.storage import repo
 from bot.storage.models import Channel, Entry, Squad, SquadMember, Team
-from bot.text import scrub
+from bot.text import mentioned_user, scrub
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
-_MENTION = re.compile(r"^<@!?([A-Za-z0-9_.-]+)(?:\|[^>]*)?>$")
 USAGE = (
     "`/drill squad` lists the squads · `/drill squad join <name>` · admins: "
     "`/drill squad create <name>`, `/drill squad add <name> @a @b`"
@@ -99,7 +98,7 @@ class SquadService:
     async def _add(self, event: CommandInvoked, args: Sequence[str], now: datetime) -> Card:
         if len(args) < 2:
             return cards.notice("Add people to a squad", USAGE)
-        ids = [m.group(1) for m in (_MENTION.match(a) for a in args[1:]) if m]
+        ids = [i for i in map(mentioned_user, args[1:]) if i is not None]
         if len(ids) != len(args) - 1:
             return cards.notice("Mention the people to add", "e.g. `/drill squad add ml @ada`.")
         async with self._sessions.begin() as session:
