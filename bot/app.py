@@ -19,7 +19,7 @@ from bot.grading.base import Grader
 from bot.grading.fallback import FallbackGrader
 from bot.grading.limit import AdaptiveLimit
 from bot.grading.offline import OfflineGrader
-from bot.ports import ChatAdapter
+from bot.ports import ChatAdapter, DefersEvents
 from bot.questions.bank import Bank, load_bank
 from bot.questions.rotation import parse_plan
 from bot.router import Router
@@ -31,6 +31,7 @@ from bot.services.channels import ChannelService
 from bot.services.closing import RoundCloser
 from bot.services.export import ExportService
 from bot.services.grading import FollowUpWriter, GradingService
+from bot.services.inbox import Arrivals, Inbox
 from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.messenger import Messenger
@@ -110,6 +111,7 @@ class App:
     router: Router
     scheduler: RoundScheduler
     background: Background
+    inbox: Inbox
     receipts_engine: AsyncEngine | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _workers: list[asyncio.Task[None]] = field(default_factory=list)
@@ -146,6 +148,11 @@ class App:
         question_rows = await sync_questions(sessions, bank, clock.now())
         messenger = Messenger({a.platform: a for a in adapters})
         background = Background()
+        arrivals = Arrivals()
+        inbox = Inbox(sessions=sessions, clock=clock, arrivals=arrivals)
+        for adapter in adapters:
+            if isinstance(adapter, DefersEvents):
+                inbox.register(adapter.platform, adapter.handle_deferred)
         grading = GradingService(
             sessions=sessions,
             clock=clock,
@@ -159,6 +166,7 @@ class App:
             follow_ups=_follow_up_writer(grader),
             batch=settings.grading_workers,
             receipts=receipts,
+            arrivals=arrivals,
         )
         leaderboard = LeaderboardService(sessions=sessions)
         stats = StatsService(sessions=sessions)
@@ -224,6 +232,7 @@ class App:
             export=ExportService(sessions=sessions),
             messenger=messenger,
             background=background,
+            inbox=inbox,
         )
         scheduler = RoundScheduler(
             sessions=sessions, clock=clock, rounds=rounds, interviews=interviews
@@ -248,6 +257,7 @@ class App:
             router=router,
             scheduler=scheduler,
             background=background,
+            inbox=inbox,
             receipts_engine=receipts_engine,
         )
 
@@ -259,12 +269,14 @@ class App:
         for adapter in self.messenger.adapters:
             await self.answers.catch_up_all(adapter.platform)
         if workers:
+            self._workers.append(asyncio.create_task(self.inbox.work(self._stop)))
             self._workers.append(asyncio.create_task(self.grading.work(self._stop)))
         if schedule:
             await self.scheduler.start()
 
     async def stop(self) -> None:
         self._stop.set()
+        await self.inbox.close()
         await self.scheduler.stop()
         await self.background.close()
         for task in self._workers:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,16 @@ class Reconnected(Event):
     platform: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deferred(Event):
+    """A platform event to store as it came and hand back to its adapter after the ack
+    (`DefersEvents.handle_deferred`): the ack waits only for the store. `event_id` is
+    required: it is what a platform's retry is recognised by."""
+
+    platform: str
+    payload: dict[str, Any]
+
+
 InboundEvent = (
     AnswerPosted
     | AnswerEdited
@@ -118,6 +129,7 @@ InboundEvent = (
     | DirectMessage
     | HomeOpened
     | Reconnected
+    | Deferred
 )
 
 

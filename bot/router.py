@@ -16,6 +16,7 @@ from bot.domain import (
     Card,
     ChannelRef,
     CommandInvoked,
+    Deferred,
     DirectMessage,
     HomeOpened,
     InboundEvent,
@@ -27,6 +28,7 @@ from bot.services.answers import AnswerService
 from bot.services.channels import ChannelService
 from bot.services.closing import RoundCloser
 from bot.services.export import ExportService, to_json
+from bot.services.inbox import Inbox
 from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService, Period
 from bot.services.messenger import Messenger
@@ -69,7 +71,9 @@ class Router:
         export: ExportService,
         messenger: Messenger,
         background: Background,
+        inbox: Inbox | None = None,
     ) -> None:
+        self._inbox = inbox
         self._messenger = messenger
         self._background = background
         self._clock = clock
@@ -164,6 +168,11 @@ class Router:
                 stats = await self._stats.for_user(event.user)
                 rounds = await self._views.open_rounds(event.user.platform, event.user.team_id)
                 return cards.home_card(stats, rounds)
+            case Deferred():
+                if self._inbox is None:
+                    raise RuntimeError("a deferred event, but no inbox to store it in")
+                await self._inbox.put(event)
+                return None
             case Reconnected():
                 self._background.spawn(
                     self._answers.catch_up_all(event.platform),

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.schedule import Schedule
+from bot.services import inbox
 from bot.services.interview import InterviewService
 from bot.services.rounds import RoundService, schedule_of
 from bot.storage import repo
@@ -82,8 +83,9 @@ class RoundScheduler:
         try:
             async with self._sessions.begin() as session:
                 await repo.prune_processed_events(session, self._clock.now() - KEEP_EVENT_MARKS)
+                await inbox.prune(session, self._clock.now() - inbox.KEEP_DONE)
         except Exception:
-            log.exception("could not prune handled-event marks")
+            log.exception("could not prune handled-event marks and inbox rows")
 
     async def stop(self) -> None:
         if self._scheduler.running:

@@ -39,6 +39,7 @@ from bot.domain import (
     AnswerPosted,
     Card,
     ChannelRef,
+    Deferred,
     DirectMessage,
     HomeOpened,
     MessageRef,
@@ -274,11 +275,22 @@ class SlackAdapter:
         self.app.view(PRIVATE_ANSWER_VIEW)(self._on_private_answer)
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        """Runs before the ack: parse and store, nothing else (names are looked up after)."""
-        team_id = _team_of(body)
+        """Runs before the ack: a message the core may want is stored as it came, nothing
+        else; `handle_deferred` takes it from there once Slack has its ack."""
+        if answer_event(body, event, team_id=_team_of(body), author_name="") is None:
+            return
+        await self._deliver(
+            Deferred(platform=PLATFORM, event_id=_event_key(body, event), payload=body)
+        )
+
+    async def handle_deferred(self, payload: dict[str, Any]) -> None:
+        """A stored message event, after its ack: parsed and delivered to the core; names are
+        looked up on the side, a DM's reply posted."""
+        event = payload.get("event") or {}
+        team_id = _team_of(payload)
         author = str((event.get("message") or event).get("user", ""))
         name = self._names.get((team_id, author), "")
-        core = answer_event(body, event, team_id=team_id, author_name=name)
+        core = answer_event(payload, event, team_id=team_id, author_name=name)
         if core is None:
             return
         card = await self._deliver(core)
@@ -399,6 +411,17 @@ async def _healthz(_: web.Request) -> web.Response:
 def _team_of(body: dict[str, Any]) -> str:
     team = body.get("team_id") or (body.get("team") or {}).get("id")
     return str(team or (body.get("user") or {}).get("team_id") or "")
+
+
+def _event_key(body: dict[str, Any], event: dict[str, Any]) -> str:
+    """Slack's event id, which its retries repeat; for a payload without one, the message's
+    own coordinates (channel, ts, what happened to it)."""
+    if body.get("event_id"):
+        return str(body["event_id"])
+    message = event.get("message") or event.get("previous_message") or {}
+    parts = (event.get("channel"), event.get("subtype"), event.get("ts"), message.get("ts"),
+             (message.get("edited") or {}).get("ts"))  # fmt: skip
+    return "message:" + ":".join(str(part or "") for part in parts)
 
 
 def _secret(value: Any) -> str:

@@ -23,6 +23,7 @@ from bot.services import cards
 from bot.services.grading import GradingService, enqueue
 from bot.services.messenger import Messenger
 from bot.storage import repo, tally
+from bot.storage.db import DURABLE
 from bot.storage.models import Answer, Entry, GradingJob, Round
 from bot.text import MAX_ANSWER_CHARS, scrub
 
@@ -59,6 +60,8 @@ class AnswerService:
         now = self._clock.now()
         refusal: Card | None = None
         async with self._sessions.begin() as session:
+            if event.private:  # acknowledged (the modal closes) as soon as this commits
+                await session.connection(execution_options={DURABLE: True})
             rnd = await repo.round_for_thread(
                 session, event.thread.channel, event.thread.message_id
             )

@@ -425,4 +425,23 @@ class ProcessedEvent(Base):
     processed_at: Mapped[datetime]
 
 
+class InboxEvent(Base):
+    """A platform event stored verbatim before its ack and handled after it: `new`, then
+    `working` under a lease (a crash mid-way leaves it to be taken again), then `done` (kept a
+    while, so a late retry of the same event id finds it taken), or `failed` after
+    MAX_ATTEMPTS."""
+
+    __tablename__ = "inbox_events"
+    __table_args__ = (UniqueConstraint("platform", "event_id"), Index(None, "status", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[str] = mapped_column(Text)  # JSON, as the platform sent it
+    status: Mapped[str] = mapped_column(String(16))  # new, working, done, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+
+
 slack_tables.declare(Base.metadata)
