@@ -537,7 +537,8 @@ class FakeSlack:
             file = self.files.get(str(entry.get("id")))
             if file is None or file["content"] is None:
                 return _error("file_not_found")
-            file.update(title=entry.get("title"), channel=p.get("channel_id"),
+            file.update(title=entry.get("title"), alt_txt=entry.get("alt_txt"),
+                        channel=p.get("channel_id"),
                         comment=p.get("initial_comment"))  # fmt: skip
             shared.append({"id": entry["id"], "name": file["name"], "title": entry.get("title")})
         return {"ok": True, "files": shared}
