@@ -511,7 +511,8 @@ class FakeSlack:
         if not p.get("filename") or not str(p.get("length") or "").isdigit():
             return _error("invalid_arguments")
         file_id = f"F{len(self.files) + 1:08d}"
-        self.files[file_id] = {"name": p["filename"], "length": int(p["length"]), "content": None}
+        self.files[file_id] = {"name": p["filename"], "length": int(p["length"]), "content": None,
+                               "alt_txt": p.get("alt_txt")}  # fmt: skip
         return {"ok": True, "upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
 
     async def _upload(self, request: web.Request) -> web.StreamResponse:
@@ -537,8 +538,7 @@ class FakeSlack:
             file = self.files.get(str(entry.get("id")))
             if file is None or file["content"] is None:
                 return _error("file_not_found")
-            file.update(title=entry.get("title"), alt_txt=entry.get("alt_txt"),
-                        channel=p.get("channel_id"),
+            file.update(title=entry.get("title"), channel=p.get("channel_id"),
                         comment=p.get("initial_comment"))  # fmt: skip
             shared.append({"id": entry["id"], "name": file["name"], "title": entry.get("title")})
         return {"ok": True, "files": shared}
