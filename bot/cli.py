@@ -215,6 +215,7 @@ def recap(
     """Draw a channel's weekly recap (Monday to Sunday) from the database, offline."""
     from datetime import UTC, date, datetime
 
+    from adapters.console.render import render_card
     from bot.domain import Card
     from bot.services.recap import week_recap
     from bot.services.recap_data import RecapData
@@ -243,9 +244,13 @@ def recap(
         err.print(made)
         raise typer.Exit(1)
     data, card, png = made
-    out.write_bytes(png)
-    console.print(f"[bold]{card.title}[/bold]", highlight=False)
-    console.print(card.body, markup=False, highlight=False)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(png)
+    except OSError as exc:
+        err.print(f"Could not write {out}: {exc.strerror or exc}.")
+        raise typer.Exit(1) from None
+    console.print(render_card(card, card.names, style="cyan", subtitle="weekly recap"))
     console.print(f"Wrote {out} ({len(png) // 1024} KB, {data.answers} answers).")
 
 

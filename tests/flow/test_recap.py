@@ -145,3 +145,13 @@ async def test_forget_me_scrubs_stored_recaps_and_leaves_the_next_ones(bot: Harn
     later = await bot.card("recap", "BOB")
     assert "ADA" not in later.body and "ADA" not in later.names
     assert later.body.startswith("Best answer: <@BOB>")
+
+
+async def test_the_recap_comes_at_the_post_time_of_the_channels_time_zone(bot: Harness) -> None:
+    await _answers(bot, ADA="strong")
+    await bot.card("schedule 08:00 Asia/Tokyo daily")  # Monday 08:00 there: Sunday 23:00 UTC
+    await bot.tick(NEXT_MONDAY - timedelta(hours=10, minutes=1))
+    assert _recaps(bot) == []
+    await bot.tick(NEXT_MONDAY - timedelta(hours=10))
+    [card] = _recaps(bot)
+    assert card.title.endswith("23 Nov – 29 Nov")
