@@ -3,26 +3,16 @@ saves the picture where it says."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-OPSDRILL = Path(sys.executable).parent / "opsdrill"
+from tests.test_packaging import _run as run_opsdrill
+
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def _run(args: list[str], tmp_path: Path, typed: str = "") -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OPSDRILL_", "SLACK_", "DISCORD_", "ANTHROPIC_"))
-    }
-    env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'opsdrill.db'}", "COLUMNS": "100"}
-    return subprocess.run(
-        [str(OPSDRILL), *args], cwd=tmp_path, env=env, input=typed, capture_output=True,
-        text=True, timeout=180,
-    )  # fmt: skip
+    return run_opsdrill(args, tmp_path, input=typed)
 
 
 def test_recap_draws_the_demo_week_and_says_what_is_wrong_with_bad_options(
