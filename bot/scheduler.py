@@ -78,7 +78,7 @@ class RoundScheduler:
         """Bring every channel up to date, post the weekly recaps due, end idle mock
         interviews, forget old event marks."""
         await self._rounds.sync_all()
-        await self._post_recaps(None)
+        await self._post_recaps()
         if self._interviews is not None:
             try:
                 await self._interviews.expire_idle()
@@ -166,14 +166,14 @@ class RoundScheduler:
             batch = sorted(self._due)
             self._due.clear()
             await self._rounds.sync_channels(batch)
-            await self._post_recaps(batch)
+            await self._post_recaps()
 
-    async def _post_recaps(self, channel_ids: list[int] | None) -> None:
-        """The weekly recaps due (of these channels; of all when None), after their rounds."""
+    async def _post_recaps(self) -> None:
+        """The weekly recaps due, after the rounds (drawn and posted in the background)."""
         if self._recaps is None:
             return
         try:
-            await self._recaps.sync_channels(channel_ids)
+            await self._recaps.sync_all()
         except Exception:
             log.exception("could not post the weekly recaps due")
 

@@ -22,14 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.background import Background
 from bot.clock import Clock
 from bot.domain import Card, CardField, ChannelRef, UserRef
+from bot.schedule import Schedule
 from bot.services import cards
 from bot.services.channels import ChannelService
 from bot.services.closing import channel_ref
 from bot.services.leaderboard import LeaderboardService
 from bot.services.messenger import Messenger
+from bot.services.opening import cached_schedule
 from bot.services.recap_data import HEAT_WEEKS, RecapData, gather
 from bot.services.recap_picture import render_png
-from bot.services.rounds import schedule_of
 from bot.services.squads import SquadService
 from bot.storage import repo
 from bot.storage.models import Channel, Recap, Team
@@ -63,35 +64,54 @@ class RecapService:
         self._leaderboard = leaderboard
         self._squads = squads
         self._background = background
+        self._posting = False  # a batch of weekly recaps is under way in this process
 
     # --- the schedule ----------------------------------------------------------------------
 
     async def sync_all(self) -> None:
-        await self.sync_channels(None)
-
-    async def sync_channels(self, channel_ids: Sequence[int] | None) -> None:
-        """Post the recaps due now (their day, past their post time) and not posted this week.
-        Safe to call at any time, from any number of processes."""
+        """Post the recaps due now (their day, past their post time, in the channel's zone)
+        and not posted this week, one after another in the background. Safe to call at any
+        time, from any number of processes."""
         now = self._clock.now()
+        # Somewhere it is the UTC day before, the day itself or the day after.
+        days = {(now.weekday() + d) % 7 for d in (-1, 0, 1)}
         async with self._sessions() as session:
-            stmt = select(Channel).where(Channel.active, Channel.recap_day.is_not(None))
-            if channel_ids is not None:
-                stmt = stmt.where(Channel.id.in_(channel_ids))
-            due = {c.id: day for c in (await session.scalars(stmt)).all() if (day := _due(c, now))}
+            rows = await session.execute(
+                select(Channel.id, Channel.post_time, Channel.timezone, Channel.weekdays,
+                       Channel.window_minutes, Channel.recap_day)
+                .where(Channel.active, Channel.recap_day.in_(days))
+            )  # fmt: skip
+            due = {
+                channel_id: day
+                for channel_id, *schedule, recap_day in rows
+                if (day := _due(cached_schedule(*schedule), recap_day, now))
+            }
             if not due:
                 return
             taken = {
                 (channel_id, week): (status, last)
                 for channel_id, week, status, last in await session.execute(
                     select(Recap.channel_id, Recap.week, Recap.status, Recap.last_day).where(
-                        Recap.channel_id.in_(due)
+                        Recap.week.in_({_monday(day) for day in due.values()})
                     )
                 )
             }
+        todo = []
         for channel_id, day in sorted(due.items()):
             status, last = taken.get((channel_id, _monday(day)), (None, None))
+            # An empty week is looked at again only by a recap of another day.
             if status is None or (status == "empty" and last != day - timedelta(days=1)):
+                todo.append((channel_id, day))
+        if todo and not self._posting:
+            self._posting = True
+            self._background.spawn(self._post_weekly(todo), what=f"{len(todo)} weekly recap(s)")
+
+    async def _post_weekly(self, todo: list[tuple[int, date]]) -> None:
+        try:
+            for channel_id, day in todo:
                 await self._weekly(channel_id, day)
+        finally:
+            self._posting = False
 
     async def _weekly(self, channel_id: int, day: date) -> None:
         """The scheduled recap on `day`: the seven days before it."""
@@ -367,11 +387,10 @@ def _lines(data: RecapData, *, mention: bool) -> list[str]:
     return [best, improver, topic]
 
 
-def _due(channel: Channel, now: datetime) -> date | None:
+def _due(schedule: Schedule, recap_day: int, now: datetime) -> date | None:
     """The channel's local date if its recap is due now: its recap day, past its post time."""
-    schedule = schedule_of(channel)
     today = schedule.local(now).date()
-    if today.weekday() != channel.recap_day or schedule.slot(today).opens_at > now:
+    if today.weekday() != recap_day or schedule.slot(today).opens_at > now:
         return None
     return today
 
