@@ -206,7 +206,8 @@ class Router:
             return cards.notice(
                 "Delete your OpsDrill data?",
                 "This removes every answer, grade and leaderboard entry of yours in this "
-                "workspace, for good. To go ahead, run `/drill forget-me confirm`.",
+                "workspace, your squad membership and your mentions in stored recaps, for good. "
+                "To go ahead, run `/drill forget-me confirm`.",
             )
         removed = await self._stats.forget(event.user)
         await self._recaps.forget(event.user)

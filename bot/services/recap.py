@@ -168,7 +168,12 @@ class RecapService:
                             "the channel now (one recap per week).")  # fmt: skip
 
     async def _set_day(self, ref: ChannelRef, words: list[str]) -> Card:
-        choice = words[0] if words else ""
+        if not words:
+            channel, _ = await self._find(ref)
+            if channel is None or channel.recap_day is None:
+                return cards.notice("Weekly recap off here", USAGE)
+            return cards.notice("Weekly recap", f"{_when(channel)}. {USAGE}")
+        choice = words[0]
         if choice == "off":
             await self._channels.update(ref, recap_day=None)
             return cards.notice("Weekly recap off", "Turn it on with `/drill recap day monday`.")
@@ -176,11 +181,7 @@ class RecapService:
         if not days:
             return cards.notice("Which day?", f"e.g. `/drill recap day monday`. {USAGE}")
         channel = await self._channels.update(ref, recap_day=days[0])
-        return cards.notice(
-            "Weekly recap moved",
-            f"Every {_day_name(channel.recap_day)} at {channel.post_time} {channel.timezone}, "
-            "covering the seven days before.",
-        )
+        return cards.notice("Weekly recap moved", _when(channel) + ".")
 
     async def forget(self, user: UserRef) -> int:
         """Scrub `user` from every stored recap of their team; the number of recaps changed."""
@@ -399,5 +400,6 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _day_name(day: int | None) -> str:
-    return "no day" if day is None else DAY_NAMES[day].capitalize()
+def _when(channel: Channel) -> str:
+    day = DAY_NAMES[channel.recap_day or 0].capitalize()
+    return f"Every {day} at {channel.post_time} {channel.timezone}, covering the seven days before"

@@ -122,6 +122,7 @@ async def test_a_member_sees_the_recap_privately_with_the_picture_by_dm(bot: Har
 async def test_admins_move_or_stop_the_recap_and_members_cannot(bot: Harness) -> None:
     assert (await bot.card("recap day friday", "BOB")).title == "Admins only"
     assert (await bot.card("recap day someday")).title == "Which day?"
+    assert "Every Monday at 09:00 UTC" in (await bot.card("recap day")).body
     moved = await bot.card("recap day fri")
     assert "Every Friday at 09:00 UTC" in moved.body
     await _answers(bot, ADA="strong")
