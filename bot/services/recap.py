@@ -65,6 +65,9 @@ class RecapService:
         self._squads = squads
         self._background = background
         self._posting = False  # a batch of weekly recaps is under way in this process
+        # Private pictures drawn today, by person, channel and day: asking again shows the
+        # text and draws nothing (a picture costs about a second of CPU).
+        self._pictures_sent: set[tuple[UserRef, ChannelRef, date]] = set()
 
     # --- the schedule ----------------------------------------------------------------------
 
@@ -154,12 +157,17 @@ class RecapService:
             return cards.notice("Nothing to recap yet", "No answers here in the last 7 days.")
         card, _ = recap_card(data)
         if not admin:
+            if (user, ref, last) in self._pictures_sent:
+                return replace(card, footer="Only you see this; its picture came by DM today.")
+            yesterday = last - timedelta(days=1)
+            self._pictures_sent = {k for k in self._pictures_sent if k[2] >= yesterday}
+            self._pictures_sent.add((user, ref, last))
             self._background.spawn(self._send_privately(user, card, data), what="a recap by DM")
             return replace(card, footer="Only you see this; the picture comes by direct message.")
         recap_id = await self._claim(channel.id, last, first, last)
         if recap_id is None:
-            return replace(card, footer="This week's recap is already in the channel; this copy "
-                                        "is for you alone.")  # fmt: skip
+            return replace(card, footer="This week already had its recap here (one a week); "
+                                        "this copy is for you alone.")  # fmt: skip
         self._background.spawn(
             self._deliver(recap_id, channel_ref(channel, team), data),
             what=f"the recap of channel {channel.id}",

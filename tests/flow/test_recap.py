@@ -106,7 +106,7 @@ async def test_an_admin_posts_one_now_and_only_once_a_week(bot: Harness) -> None
     assert (await bot.card("recap")).title == "Posting the weekly recap"
     assert len(_recaps(bot)) == 1
     again = await bot.card("recap")
-    assert "already in the channel" in again.footer
+    assert "already had its recap here" in again.footer
     assert len(_recaps(bot)) == 1
 
 
@@ -116,6 +116,9 @@ async def test_a_member_sees_the_recap_privately_with_the_picture_by_dm(bot: Har
     assert card.title.startswith("Weekly recap") and "Only you see this" in card.footer
     [(name, content)] = bot.platform.files_to(bot.platform.user("BOB", "bob"))
     assert name == "recap.png" and content.startswith(PNG)
+    again = await bot.card("recap", "BOB")  # the text again; the picture is not drawn twice
+    assert again.body == card.body and "came by DM today" in again.footer
+    assert len(bot.platform.files_to(bot.platform.user("BOB", "bob"))) == 1
     assert _recaps(bot) == []
 
 
