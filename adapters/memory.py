@@ -27,7 +27,7 @@ from bot.ports import EventHandler
 class Sent:
     """One thing the bot did on the platform."""
 
-    kind: str  # post, reply, dm, react
+    kind: str  # post, reply, dm, react, upload (a file posted into a channel)
     message: MessageRef | None
     card: Card | None = None
     private_to: UserRef | None = None
@@ -131,6 +131,13 @@ class MemoryAdapter:
         channel = ChannelRef(self.platform, user.team_id, f"D-{user.user_id}")
         ref = self._new_message(channel)
         self._record(Sent("dm", ref, card, private_to=user, file=(filename, content)))
+        return ref
+
+    async def post_file(
+        self, channel: ChannelRef, card: Card, filename: str, content: bytes
+    ) -> MessageRef | None:
+        ref = self._new_message(channel)
+        self._record(Sent("upload", ref, card, file=(filename, content)))
         return ref
 
     async def react(self, message: MessageRef, reaction: Reaction) -> None:
@@ -244,6 +251,10 @@ class MemoryAdapter:
             if s.file is not None and s.private_to is not None
             and (s.private_to.platform, s.private_to.user_id) == (user.platform, user.user_id)
         ]  # fmt: skip
+
+    def uploads_in(self, channel: ChannelRef) -> list[Sent]:
+        """The files the bot posted into `channel`, oldest first."""
+        return [s for s in self.of_kind("upload") if s.message and s.message.channel == channel]
 
     def dms_to(self, user: UserRef) -> list[Card]:
         """The cards the bot sent `user` in direct messages, oldest first."""

@@ -35,6 +35,7 @@ from bot.services.inbox import Arrivals, Inbox
 from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.messenger import Messenger
+from bot.services.recap import RecapService
 from bot.services.review import ReviewService
 from bot.services.round_views import RoundViews
 from bot.services.rounds import RoundService
@@ -108,6 +109,7 @@ class App:
     views: RoundViews
     answers: AnswerService
     interviews: InterviewService
+    recaps: RecapService
     router: Router
     scheduler: RoundScheduler
     background: Background
@@ -214,6 +216,11 @@ class App:
         )
         grading.turns = interviews
         views = RoundViews(sessions=sessions, clock=clock)
+        squads = SquadService(sessions=sessions)
+        recaps = RecapService(
+            sessions=sessions, clock=clock, messenger=messenger, channels=channels,
+            leaderboard=leaderboard, squads=squads, background=background,
+        )  # fmt: skip
         router = Router(
             clock=clock,
             rounds=rounds,
@@ -228,14 +235,15 @@ class App:
             review=ReviewService(
                 sessions=sessions, clock=clock, messenger=messenger, background=background
             ),
-            squads=SquadService(sessions=sessions),
+            squads=squads,
+            recaps=recaps,
             export=ExportService(sessions=sessions),
             messenger=messenger,
             background=background,
             inbox=inbox,
         )
         scheduler = RoundScheduler(
-            sessions=sessions, clock=clock, rounds=rounds, interviews=interviews
+            sessions=sessions, clock=clock, rounds=rounds, interviews=interviews, recaps=recaps
         )
         channels.on_schedule_change(scheduler.reschedule)
         return cls(
@@ -254,6 +262,7 @@ class App:
             views=views,
             answers=answers,
             interviews=interviews,
+            recaps=recaps,
             router=router,
             scheduler=scheduler,
             background=background,

@@ -201,5 +201,58 @@ def export(
     console.print(f"Wrote {len(members) if isinstance(members, list) else 0} member(s) to {out}.")
 
 
+@app.command("recap")
+def recap(
+    channel: Annotated[str, typer.Option(help="The channel's platform id, e.g. C0123 or mlops.")],
+    out: Annotated[Path, typer.Option(help="Where to write the PNG.")] = Path("recap.png"),
+    week: Annotated[
+        str | None, typer.Option(help="Any day of the week to recap, YYYY-MM-DD (default: now).")
+    ] = None,
+    platform: Annotated[
+        str | None, typer.Option(help="slack, discord or console, if the id is not unique.")
+    ] = None,
+) -> None:
+    """Draw a channel's weekly recap (Monday to Sunday) from the database, offline."""
+    from datetime import UTC, date, datetime
+
+    from adapters.console.render import render_card
+    from bot.domain import Card
+    from bot.services.recap import week_recap
+    from bot.services.recap_data import RecapData
+    from bot.storage import migrate
+    from bot.storage.db import make_engine, make_sessionmaker
+
+    settings = _settings()
+    _logging(settings, quiet=True)
+    try:
+        day = date.fromisoformat(week) if week else None
+    except ValueError:
+        err.print(f"--week takes a date as YYYY-MM-DD, not {(week or '')[:20]!r}.")
+        raise typer.Exit(2) from None
+
+    async def _recap() -> tuple[RecapData, Card, bytes] | str:
+        engine = make_engine(settings.database_url)
+        try:
+            await migrate.upgrade(engine)
+            sessions = make_sessionmaker(engine)
+            return await week_recap(sessions, channel, platform, day, datetime.now(UTC))
+        finally:
+            await engine.dispose()
+
+    made = asyncio.run(_recap())
+    if isinstance(made, str):
+        err.print(made)
+        raise typer.Exit(1)
+    data, card, png = made
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(png)
+    except OSError as exc:
+        err.print(f"Could not write {out}: {exc.strerror or exc}.")
+        raise typer.Exit(1) from None
+    console.print(render_card(card, card.names, style="cyan", subtitle="weekly recap"))
+    console.print(f"Wrote {out} ({len(png) // 1024} KB, {data.answers} answers).")
+
+
 def main() -> None:
     app()

@@ -69,6 +69,13 @@ class ChatAdapter(Protocol):
         """A file for `user` alone, by direct message, with `card` as its message."""
         ...
 
+    async def post_file(
+        self, channel: ChannelRef, card: Card, filename: str, content: bytes
+    ) -> MessageRef | None:
+        """A file for everyone in `channel` (an image shown as such), with `card` as its
+        message."""
+        ...
+
     async def react(self, message: MessageRef, reaction: Reaction) -> None: ...
 
     async def is_admin(self, user: UserRef, channel: ChannelRef) -> bool:

@@ -32,6 +32,7 @@ from bot.services.inbox import Inbox
 from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService, Period
 from bot.services.messenger import Messenger
+from bot.services.recap import RecapService
 from bot.services.review import ReviewService
 from bot.services.round_views import RoundViews
 from bot.services.rounds import RoundService
@@ -68,6 +69,7 @@ class Router:
         interviews: InterviewService,
         review: ReviewService,
         squads: SquadService,
+        recaps: RecapService,
         export: ExportService,
         messenger: Messenger,
         background: Background,
@@ -86,6 +88,7 @@ class Router:
         self._stats = stats
         self._interviews = interviews
         self._squads = squads
+        self._recaps = recaps
         self._export = export
         self._commands: dict[str, CommandHandler] = {
             "today": self._today,
@@ -101,6 +104,7 @@ class Router:
             "contest": review.contest,
             "squad": self._squad,
             "export": self._export_command,
+            "recap": self._recap,
         }
         configure: dict[str, AdminCommand] = {
             "schedule": admin.schedule,
@@ -211,9 +215,11 @@ class Router:
             return cards.notice(
                 "Delete your OpsDrill data?",
                 "This removes every answer, grade and leaderboard entry of yours in this "
-                "workspace, for good. To go ahead, run `/drill forget-me confirm`.",
+                "workspace, your squad membership and your mentions in stored recaps, for good. "
+                "To go ahead, run `/drill forget-me confirm`.",
             )
         removed = await self._stats.forget(event.user)
+        await self._recaps.forget(event.user)
         self._answers.forget_member(event.user)
         return cards.notice(
             "Your OpsDrill data is deleted",
@@ -255,6 +261,11 @@ class Router:
         self._background.spawn(
             self._messenger.send_file(event.user, card, name, content), what="an export file"
         )
+
+    async def _recap(self, event: CommandInvoked) -> Card:
+        """`/drill recap [day <weekday>|off]`: admins post or move it, members see it."""
+        admin = await self._channels.is_admin(event.user, event.channel)
+        return await self._recaps.command(event.channel, event.user, event.args, admin=admin)
 
     async def _squad(self, event: CommandInvoked) -> Card:
         action = event.args[0].lower() if event.args else ""

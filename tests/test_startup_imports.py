@@ -9,11 +9,12 @@ import sys
 CHECK = """
 import sys
 import bot.app, bot.cli, bot.runner, adapters.discord, adapters.slack
-print(",".join(sorted(m for m in ("anthropic", "discord") if m in sys.modules)))
+print(",".join(sorted(m for m in ("anthropic", "discord", "matplotlib") if m in sys.modules)))
 """
 
 
 def test_the_bot_imports_neither_the_anthropic_sdk_nor_discord_py_until_configured() -> None:
+    """Nor matplotlib, until a recap is drawn."""
     result = subprocess.run(
         [sys.executable, "-c", CHECK], capture_output=True, text=True, check=True
     )

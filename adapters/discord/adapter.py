@@ -205,6 +205,16 @@ class DiscordAdapter:
         """A DM with the file attached (the same closed-DMs handling as any DM)."""
         return await self.send_dm(user, card, file=(filename, content))
 
+    async def post_file(
+        self, channel: ChannelRef, card: Card, filename: str, content: bytes
+    ) -> MessageRef | None:
+        """The card as an embed showing the file (`attachment://<filename>`) as its image."""
+        target = await self._channel(int(channel.channel_id))
+        kwargs = message_kwargs(card)
+        kwargs["embed"].set_image(url=f"attachment://{filename}")
+        sent = await target.send(**kwargs, file=discord.File(io.BytesIO(content), filename))
+        return MessageRef(channel, str(sent.id))
+
     async def send_dm(
         self, user: UserRef, card: Card, *, file: tuple[str, bytes] | None = None
     ) -> MessageRef | None:

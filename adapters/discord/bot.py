@@ -215,6 +215,11 @@ class DrillCog(commands.Cog):
     ) -> None:
         await self.command(interaction, "squad", action, name, *people.split())
 
+    @drill.command(name="recap", description="The weekly recap: admins post it, you see it")
+    @app_commands.describe(day="(admins) the recap's weekday, or off")
+    async def recap(self, interaction: discord.Interaction[Any], day: str = "") -> None:
+        await self.command(interaction, "recap", *(("day", day) if day else ()))
+
     @drill.command(name="export", description="Your data as a JSON file by DM")
     @app_commands.describe(channel="(admins) this channel's rounds and scores as CSV instead")
     async def export(self, interaction: discord.Interaction[Any], channel: bool = False) -> None:

@@ -61,7 +61,7 @@ EMOJI = {
 }
 SCOPES = [
     "commands", "chat:write", "reactions:write", "users:read", "channels:history",
-    "groups:history", "im:history", "im:write",
+    "groups:history", "im:history", "im:write", "files:write",
 ]  # fmt: skip
 
 
@@ -234,14 +234,21 @@ class SlackAdapter:
         self, user: UserRef, card: Card, filename: str, content: bytes
     ) -> MessageRef | None:
         """Uploaded with files_upload_v2 (scope `files:write`) into the DM with `user`."""
-        channel = await self._dm_channel(user)
-        client = await self._client_for(user.team_id)
+        return await self.post_file(await self._dm_channel(user), card, filename, content)
+
+    async def post_file(
+        self, channel: ChannelRef, card: Card, filename: str, content: bytes
+    ) -> MessageRef | None:
+        """Uploaded with files_upload_v2 (scope `files:write`) and shared in `channel`, with
+        the card's text as its comment."""
+        client = await self._client_for(channel.team_id)
         response = await client.files_upload_v2(
             channel=channel.channel_id,
             filename=filename,
             title=card.title,
             content=content,
-            initial_comment=blocks.fallback_text(card),
+            alt_txt=card.body[:1000] or card.title,
+            initial_comment=blocks.card_text(card),
         )
         uploaded = response.get("files") or [{}]
         return MessageRef(channel, str(uploaded[0].get("id", "")))

@@ -204,6 +204,7 @@ member (a member with a graded answer in the period), participation beside it
 `/drill leaderboard hide-me` · `show-me` — leave your name off boards and reveals, or put it back
 `/drill stats` — your points, streak, strongest and weakest topics
 `/drill stats team` — the team's strongest and weakest topics over the last 4 weeks
+`/drill recap` — the weekly recap of the last 7 days, privately (the picture comes by DM)
 `/drill forget-me` — delete everything OpsDrill keeps about you
 `/drill export` — everything OpsDrill keeps about you, as a JSON file by DM
 `/drill contest <why>` — ask the admins to look again at your latest grade here
@@ -218,6 +219,8 @@ Admins:
 `/drill grade @person|<answer link> <0-10> <reason>` — regrade an answer (the person is told)
 `/drill audit [@person|<answer link>]` — grade history, or the open contests
 `/drill export channel` — this channel's rounds and scores as a CSV file by DM
+`/drill recap` — post the weekly recap in the channel now (once a week)
+`/drill recap day <monday…sunday>|off` — the recap's day (default Monday, at the post time)
 Answer by replying in the question's thread. Only your latest answer counts."""
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
@@ -100,6 +101,8 @@ class Channel(Base):
     difficulties: Mapped[list[Any] | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
     schedule_changed_at: Mapped[datetime]
+    # The weekday (Monday is 0) the weekly recap posts, at `post_time`; NULL: no recap.
+    recap_day: Mapped[int | None] = mapped_column(Integer, server_default=text("0"))
 
     team: Mapped[Team] = relationship(back_populates="channels")
 
@@ -117,6 +120,27 @@ class Member(Base):
     created_at: Mapped[datetime]
     # Left off leaderboards and reveals by name (`/drill leaderboard hide-me`); still graded.
     hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class Recap(Base):
+    """A channel's weekly recap, one per channel and week (`week`: the Monday of the week it is
+    posted in), so two processes never both post it. `status`: posting, posted, failed or
+    empty (nothing to recap). `summary` keeps the text lines posted and who they name, so
+    `/drill forget-me` can scrub a person from it."""
+
+    __tablename__ = "recaps"
+    __table_args__ = (UniqueConstraint("channel_id", "week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    week: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    summary: Mapped[dict[str, Any] | None]
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    posted_at: Mapped[datetime | None]
 
 
 class Squad(Base):

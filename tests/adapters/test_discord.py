@@ -444,10 +444,7 @@ async def test_an_admin_regrades_a_member_picked_by_the_user_option(bot: Discord
 
 
 async def test_export_sends_a_dm_with_the_json_attached(bot: DiscordBot) -> None:
-    thread_id = await bot.post_round()
-    await bot.fake.user_message(thread_id, ADA, strong_answer(await _question(bot)))
-    await bot.received(AnswerPosted)
-    await bot.app.grading.drain()
+    await _graded_answer_of_ada(bot)
     response = await bot.command(ADA, "export")
     assert "On its way" in _embed_text(response["data"])
     dm = bot.fake.dm_channel_for(ADA)
@@ -458,3 +455,30 @@ async def test_export_sends_a_dm_with_the_json_attached(bot: DiscordBot) -> None
     data = json.loads(content)
     assert data["user"] == str(ADA) and data["answers"][0]["grades"]
     assert with_file.json["allowed_mentions"] == {"parse": []}
+
+
+async def test_an_admins_recap_is_an_embed_showing_the_attached_picture(bot: DiscordBot) -> None:
+    await _graded_answer_of_ada(bot)
+    response = await bot.command(ADMIN, "recap")
+    assert "Posting the weekly recap" in _embed_text(response["data"])
+    channel = bot.fake.channel_id
+    sent = await bot.fake.wait_for("POST", rf"/channels/{channel}/messages", count=2)
+    [with_file] = [r for r in sent if r.files]
+    [(name, content)] = with_file.files
+    assert name == "recap.png" and content.startswith(b"\x89PNG")
+    [embed] = with_file.json["embeds"]
+    assert embed["image"]["url"] == "attachment://recap.png"
+    assert embed["title"].startswith("Weekly recap") and f"<@{ADA}>" in embed["description"]
+    assert with_file.json["allowed_mentions"] == {"parse": []}
+    [message] = [m for m in bot.fake.messages_in(channel) if m["attachments"]]
+    assert message["attachments"][0]["filename"] == "recap.png"
+    day = await bot.command(MEMBER, "recap", day="friday")
+    assert "Admins only" in _embed_text(day["data"])
+
+
+async def _graded_answer_of_ada(bot: DiscordBot) -> None:
+    """A round is posted and Ada's strong answer to it graded."""
+    thread_id = await bot.post_round()
+    await bot.fake.user_message(thread_id, ADA, strong_answer(await _question(bot)))
+    await bot.received(AnswerPosted)
+    await bot.app.grading.drain()

@@ -245,3 +245,24 @@ async def test_export_uploads_a_json_file_into_the_persons_dm(bot: SlackBot) -> 
     assert opened.params["users"] == "U1"
     assert file["channel"] == opened.reply["channel"]["id"]  # type: ignore[index]
     assert "Your OpsDrill data" in str(file["comment"])
+
+
+async def test_an_admins_recap_is_uploaded_into_the_channel_with_its_summary(
+    bot: SlackBot,
+) -> None:
+    thread = await bot.post_question()
+    await bot.answer(ANSWER, thread, user="U1")
+    await bot.settle()
+    await bot.app.grading.drain()
+    response = await bot.command("recap")
+    assert "Posting the weekly recap" in json.dumps(response)
+    await bot.fake.wait_for_call("files.completeUploadExternal")
+    [upload] = bot.fake.calls_to("files.getUploadURLExternal")
+    assert upload.params["filename"] == "recap.png"
+    [file] = bot.fake.files.values()
+    assert file["channel"] == "C1" and bot.fake.calls_to("conversations.open") == []
+    assert bytes(file["content"]).startswith(b"\x89PNG")
+    comment = str(file["comment"])
+    assert comment.startswith("*Weekly recap · #") and "Best answer: <@U1> scored" in comment
+    assert "Weakest topic:" in comment and "/drill mock " in comment
+    assert str(file["alt_txt"]).startswith("Best answer:")
