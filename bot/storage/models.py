@@ -24,8 +24,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
-from bot.storage import slack_tables
-
 
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware UTC datetime on every database (SQLite keeps no offset of its own)."""
@@ -423,6 +421,3 @@ class ProcessedEvent(Base):
     platform: Mapped[str] = mapped_column(String(16), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     processed_at: Mapped[datetime]
-
-
-slack_tables.declare(Base.metadata)
