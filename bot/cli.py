@@ -3,33 +3,54 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from typer.core import TyperGroup
 
-from adapters.discord.commands import app as discord_app
 from bot.config import Settings
 from bot.grading.commands import eval_command, grade_command, stats_app
 from bot.questions.commands import app as questions_app
+
+# A platform's own command group (`opsdrill discord ...`), by the adapter module defining `app`.
+PLATFORM_GROUPS = {"discord": "adapters.discord.commands"}
+
+
+class _Commands(TyperGroup):
+    """The top-level commands; a platform's group is imported from its adapter only when it is
+    used or listed, so importing the CLI loads no adapter code."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *PLATFORM_GROUPS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        module = PLATFORM_GROUPS.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            group = typer.main.get_group(importlib.import_module(module).app)
+            group.name = cmd_name
+            self.commands[cmd_name] = group
+        return super().get_command(ctx, cmd_name)
+
 
 app = typer.Typer(
     name="opsdrill",
     help="OpsDrill: daily MLOps interview drills for Slack, Discord and the terminal.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    cls=_Commands,
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(questions_app, name="questions")
 app.add_typer(stats_app, name="stats")
-app.add_typer(discord_app, name="discord")
 app.command("grade")(grade_command)
 app.command("eval")(eval_command)
 

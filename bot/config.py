@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-SHIPPED_QUESTIONS = Path(__file__).resolve().parent.parent / "questions"
+from bot.shipped import shipped_dir
+
+SHIPPED_QUESTIONS = shipped_dir("questions")
 
 
 DEFAULT_MODEL = "claude-sonnet-5-5"

@@ -18,11 +18,9 @@ from aiohttp import web
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.app.async_server import AsyncSlackAppServer
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
-from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import blocks, history
+from adapters.slack import blocks, history, installations
 from adapters.slack.guard import events_guard
 from adapters.slack.limits import PacedWebClient, SlackLimits
 from adapters.slack.payloads import (
@@ -375,8 +373,8 @@ class SlackAdapter:
             client_id=client_id,
             client_secret=_secret(self._settings.slack_client_secret),
             scopes=SCOPES,
-            installation_store=AsyncSQLAlchemyInstallationStore(client_id, self._engine),
-            state_store=AsyncSQLAlchemyOAuthStateStore(600, self._engine),
+            installation_store=installations.installation_store(client_id, self._engine),
+            state_store=installations.state_store(self._engine),
         )
 
     async def _client_for(self, team_id: str) -> AsyncWebClient:

@@ -25,8 +25,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
-from bot.storage import slack_tables
-
 
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware UTC datetime on every database (SQLite keeps no offset of its own)."""
@@ -467,5 +465,3 @@ class InboxEvent(Base):
     received_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]
 
-
-slack_tables.declare(Base.metadata)

@@ -1,7 +1,7 @@
 """inbox: platform events stored before their ack and handled after it
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import bot.storage.models
 
 revision: str = "0012"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
