@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from adapters.discord.commands import app as discord_app
 from bot.config import Settings
@@ -202,4 +203,22 @@ def export(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:
+        message = _expected(exc)
+        if message is None:
+            raise
+        err.print(f"[red]{escape(message)}[/red]", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+def _expected(exc: Exception) -> str | None:
+    """What a person can fix themselves (the database is missing or unreachable), in a line."""
+    from bot.cli_errors import explain_database_error
+
+    try:
+        url = Settings().database_url
+    except ValidationError:
+        return None
+    return explain_database_error(exc, url)
