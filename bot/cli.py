@@ -69,14 +69,20 @@ def demo() -> None:
 
 @app.command()
 def chat(
-    name: Annotated[str, typer.Option(help="Your display name in the chat.")] = "you",
+    name: Annotated[
+        str | None, typer.Option(help="Your display name (default: your login name).")
+    ] = None,
+    admin: Annotated[
+        bool, typer.Option("--admin/--member", help="Take part as an admin or as a member.")
+    ] = False,
 ) -> None:
-    """Use the bot interactively in the terminal, as a member of a local team."""
+    """Use the bot interactively in the terminal, as a member (or admin) of a local team."""
     from bot.chat import run_chat
+    from bot.terminal import default_name
 
     settings = _settings()
     _logging(settings, quiet=True)
-    asyncio.run(run_chat(settings, console, name=name))
+    asyncio.run(run_chat(settings, console, name=name or default_name(), admin=admin))
 
 
 @app.command()
@@ -88,13 +94,17 @@ def mock(
     questions: Annotated[
         int | None, typer.Option(min=1, max=6, help="How many questions (default 3).")
     ] = None,
-    name: Annotated[str, typer.Option(help="Your display name.")] = "you",
+    name: Annotated[
+        str | None, typer.Option(help="Your display name (default: your login name).")
+    ] = None,
 ) -> None:
     """A mock interview in the terminal: questions, follow-ups and a scorecard."""
     from bot.mock_chat import run_mock
+    from bot.terminal import default_name
 
     settings = _settings()
     _logging(settings, quiet=True)
+    name = name or default_name()
     if not asyncio.run(run_mock(settings, console, name=name, topic=topic, questions=questions)):
         raise typer.Exit(1)
 
@@ -205,6 +215,9 @@ def export(
 def main() -> None:
     try:
         app()
+    except KeyboardInterrupt:  # Ctrl-C before a command had its own goodbye ready
+        err.print("Interrupted.")
+        sys.exit(130)
     except Exception as exc:
         message = _expected(exc)
         if message is None:
