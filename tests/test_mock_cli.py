@@ -38,3 +38,12 @@ def test_mock_with_an_unknown_topic_says_what_would_work(tmp_path: Path) -> None
     assert result.returncode == 1
     assert "Unknown topic" in result.stdout and "monitoring" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_one_topic_scorecard_names_the_topic_once(tmp_path: Path) -> None:
+    answer = "I would alert on drift of the input features against the training baseline."
+    result = _mock(["--topic", "monitoring", "--questions", "1"], tmp_path, [answer, "stop"])
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Partial scorecard" in out and "Topic " in out
+    assert "Strongest topic" not in out and "Weakest topic" not in out

@@ -52,7 +52,7 @@ def render_card(
     if card.fields:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold")
-        table.add_column()
+        table.add_column(overflow="fold")  # wrapped whole, never cut with an ellipsis
         for f in card.fields:
             table.add_row(styled(f.label, everyone), styled(f.value, everyone))
         parts.append(table)
