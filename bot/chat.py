@@ -97,6 +97,7 @@ async def run_chat(settings: Settings, console: Console, *, name: str, admin: bo
                     t.adapter.show(reply)
             else:
                 await handle_line(t.app, t.adapter, t.me, t.channel, line)
+            await t.app.background.idle()  # the 👀 first, then the grade
             await t.app.grading.drain()
             now_interviewing = await t.app.interviews.is_active(t.me)
             if now_interviewing and not interviewing:
