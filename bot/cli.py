@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from bot.config import Settings
@@ -89,14 +90,20 @@ def demo() -> None:
 
 @app.command()
 def chat(
-    name: Annotated[str, typer.Option(help="Your display name in the chat.")] = "you",
+    name: Annotated[
+        str | None, typer.Option(help="Your display name (default: your login name).")
+    ] = None,
+    admin: Annotated[
+        bool, typer.Option("--admin/--member", help="Take part as an admin or as a member.")
+    ] = False,
 ) -> None:
-    """Use the bot interactively in the terminal, as a member of a local team."""
+    """Use the bot interactively in the terminal, as a member (or admin) of a local team."""
     from bot.chat import run_chat
+    from bot.terminal import default_name
 
     settings = _settings()
     _logging(settings, quiet=True)
-    asyncio.run(run_chat(settings, console, name=name))
+    asyncio.run(run_chat(settings, console, name=name or default_name(), admin=admin))
 
 
 @app.command()
@@ -108,13 +115,17 @@ def mock(
     questions: Annotated[
         int | None, typer.Option(min=1, max=6, help="How many questions (default 3).")
     ] = None,
-    name: Annotated[str, typer.Option(help="Your display name.")] = "you",
+    name: Annotated[
+        str | None, typer.Option(help="Your display name (default: your login name).")
+    ] = None,
 ) -> None:
     """A mock interview in the terminal: questions, follow-ups and a scorecard."""
     from bot.mock_chat import run_mock
+    from bot.terminal import default_name
 
     settings = _settings()
     _logging(settings, quiet=True)
+    name = name or default_name()
     if not asyncio.run(run_mock(settings, console, name=name, topic=topic, questions=questions)):
         raise typer.Exit(1)
 
@@ -276,4 +287,25 @@ def recap(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C before a command had its own goodbye ready
+        err.print("Interrupted.")
+        sys.exit(130)
+    except Exception as exc:
+        message = _expected(exc)
+        if message is None:
+            raise
+        err.print(f"[red]{escape(message)}[/red]", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+def _expected(exc: Exception) -> str | None:
+    """What a person can fix themselves (the database is missing or unreachable), in a line."""
+    from bot.cli_errors import explain_database_error
+
+    try:
+        url = Settings().database_url
+    except ValidationError:
+        return None
+    return explain_database_error(exc, url)

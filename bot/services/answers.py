@@ -304,7 +304,7 @@ def _check_text(text: str) -> str | None:
     if len(stripped) > MAX_ANSWER_CHARS:
         return (
             f"Your answer is {len(stripped):,} characters; the limit is {MAX_ANSWER_CHARS:,}. "
-            "Your text is still in your message: trim it and post again."
+            "Trim it and send it again."
         )
     return None
 

@@ -464,4 +464,3 @@ class InboxEvent(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]
-
