@@ -24,6 +24,7 @@ from bot.domain import (
 from bot.services import cards
 from bot.services.admin import AdminService
 from bot.services.answers import AnswerService
+from bot.services.attempts import AttemptService
 from bot.services.channels import ChannelService
 from bot.services.closing import RoundCloser
 from bot.services.export import ExportService, to_json
@@ -59,6 +60,7 @@ class Router:
         closer: RoundCloser,
         views: RoundViews,
         answers: AnswerService,
+        attempts: AttemptService,
         channels: ChannelService,
         leaderboard: LeaderboardService,
         admin: AdminService,
@@ -97,6 +99,8 @@ class Router:
             "contest": review.contest,
             "squad": self._squad,
             "export": self._export_command,
+            "replace": attempts.replace,
+            "keep": attempts.keep,
         }
         configure: dict[str, AdminCommand] = {
             "schedule": admin.schedule,
