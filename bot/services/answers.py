@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,13 +25,13 @@ from bot.services import cards, replies
 from bot.services.attempts import count_answer
 from bot.services.grading import GradingService, enqueue
 from bot.services.messenger import Messenger
+from bot.services.parts import head_of, joined, joins, own_text, replies_of
 from bot.services.replies import (
     CANDIDATE,
     COUNTED,
     DECLINED,
     DISCUSSION,
     PART,
-    PART_SEPARATOR,
     SUPERSEDED,
     WITHDRAWN,
 )
@@ -101,16 +101,16 @@ class AnswerService:
         self, session: AsyncSession, rnd: Round, event: AnswerPosted, text: str, now: datetime
     ) -> _Taken:
         member_id = await self._member_id(session, event.author, event.author_name, now)
-        mine = await _replies(session, rnd.id, member_id)
+        mine = await replies_of(session, rnd.id, member_id)
         counted = next((a for a in mine if a.status == COUNTED), None)
         window = self._join_windows.get(event.thread.channel.platform)
         attempt = None if event.private else replies.new_attempt(text)
-        head = _joins(mine, now, window) if attempt is None and not event.private else None
+        head = joins(mine, now, window) if attempt is None and not event.private else None
         body = text if attempt is None else attempt
         if head is not None and text.strip():
             kind = PART
-            own = _own_text(head, mine)
-            problem = _check_text(_joined(own, mine, head, extra=text))
+            own = own_text(head, mine)
+            problem = _check_text(joined(own, mine, head, extra=text))
         elif event.private or attempt is not None:
             kind = COUNTED if counted is None else CANDIDATE
             problem = _check_text(body)
@@ -137,7 +137,7 @@ class AnswerService:
         )
         if answer_id is None:
             return _Taken()  # the platform delivered this message twice
-        delay = window or timedelta(0)
+        delay = timedelta(0) if event.private or window is None else window
         if kind == COUNTED:
             await count_answer(session, rnd, member_id, answer_id, now)
             await enqueue(session, now, answer_id=answer_id, delay=delay)
@@ -155,7 +155,7 @@ class AnswerService:
             await enqueue(session, now, answer_id=answer_id, delay=delay)
         elif kind == PART:
             assert head is not None
-            head.text = _joined(own, mine, head, extra=text)
+            head.text = joined(own, mine, head, extra=text)
             await self._changed(session, head, now, delay)
         else:
             first = not any(a.status == DISCUSSION for a in mine)
@@ -188,8 +188,9 @@ class AnswerService:
 
     async def edit_answer(self, event: AnswerEdited) -> None:
         """An edit before close replaces the text of an answer (or of a new attempt, or of a
-        part) and its grade; an edited discussion reply stays discussion; the same edit
-        delivered twice changes nothing."""
+        part) and its grade; an edited discussion reply stays discussion, unless it was a
+        short reply of someone with no answer, edited into one; the same edit delivered twice
+        changes nothing."""
         text = scrub(event.text)
         problem = _check_text(text)
         now = self._clock.now()
@@ -201,16 +202,28 @@ class AnswerService:
             answer = None if rnd is None else await _answer(session, rnd.id, event.message)
             if rnd is None or answer is None or answer.status == WITHDRAWN:
                 return
-            mine = await _replies(session, rnd.id, answer.member_id)
-            head = _head_of(mine, answer)
-            own = _own_text(head, mine)
+            mine = await replies_of(session, rnd.id, answer.member_id)
+            head = head_of(mine, answer)
+            own = own_text(head, mine)
             if (own if answer is head else answer.text) == text:
                 return
-            if head.status not in (COUNTED, CANDIDATE):
+            promoted = (
+                answer.status == DISCUSSION
+                and not any(a.status == COUNTED for a in mine)
+                and not replies.is_short(text)
+                and rnd.status == "open"
+                and now < rnd.closes_at
+            )
+            if promoted and not problem:
+                # a short first reply ("no idea") edited into an answer: now it is the answer,
+                # graded below like any edited one
+                answer.status = COUNTED
+                await count_answer(session, rnd, answer.member_id, answer.id, now)
+            elif head.status not in (COUNTED, CANDIDATE):
                 # discussion, or what no longer counts: the text changes, nothing is graded
                 answer.text, answer.edited_at = text, now
                 if answer is not head:
-                    head.text = _joined(own, mine, head)
+                    head.text = joined(own, mine, head)
                 return
             if rnd.status != "open" or now >= rnd.closes_at:
                 refusal = _closed_notice("Edits")
@@ -221,7 +234,7 @@ class AnswerService:
                     own = text
                 else:
                     answer.text = text
-                head.text = _joined(own, mine, head)
+                head.text = joined(own, mine, head)
                 head.edited_at = now
                 await self._changed(session, head, now, self._edit_quiet)
         if refusal is not None:
@@ -272,11 +285,11 @@ class AnswerService:
             if answer is None or answer.status == WITHDRAWN:
                 return
             if answer.status == PART:
-                mine = await _replies(session, rnd.id, answer.member_id)
-                head = _head_of(mine, answer)
-                own = _own_text(head, mine)
+                mine = await replies_of(session, rnd.id, answer.member_id)
+                head = head_of(mine, answer)
+                own = own_text(head, mine)
                 answer.text = ""  # stays a part (in place), empty: joined into nothing
-                head.text = _joined(own, mine, head)
+                head.text = joined(own, mine, head)
                 await self._changed(session, head, now, self._edit_quiet)
                 return
             was, answer.status = answer.status, WITHDRAWN
@@ -424,57 +437,3 @@ async def _after_close(session: AsyncSession, rnd: Round, event: AnswerPosted, t
         if answered is not None:
             return _Taken()
     return _Taken(refusal=_closed_notice())
-
-
-async def _replies(session: AsyncSession, round_id: int, member_id: int) -> list[Answer]:
-    """Everything the member wrote in the round, oldest first."""
-    return list(
-        (
-            await session.scalars(
-                select(Answer)
-                .where(Answer.round_id == round_id, Answer.member_id == member_id)
-                .order_by(Answer.id)
-            )
-        ).all()
-    )
-
-
-def _joins(mine: Sequence[Answer], now: datetime, window: timedelta | None) -> Answer | None:
-    """The answer (or new attempt) a message now joins as its next part: the member's latest
-    message is that answer or a part of it, sent within `window`."""
-    if window is None or not mine or now - mine[-1].submitted_at > window:
-        return None
-    head = _head_of(mine, mine[-1])
-    return head if head.status in (COUNTED, CANDIDATE) else None
-
-
-def _head_of(mine: Sequence[Answer], answer: Answer) -> Answer:
-    """The answer a part belongs to: the latest of the member's messages before it that is
-    not a part (an answer is its own head)."""
-    if answer.status != PART:
-        return answer
-    return next(a for a in reversed(mine) if a.id < answer.id and a.status != PART)
-
-
-def _parts(mine: Sequence[Answer], head: Answer) -> list[Answer]:
-    """The parts of `head`: the member's messages right after it that are parts."""
-    out = []
-    for a in mine:
-        if a.id <= head.id:
-            continue
-        if a.status != PART:
-            break
-        out.append(a)
-    return out
-
-
-def _own_text(head: Answer, mine: Sequence[Answer]) -> str:
-    """The text of the head's own message (its stored text ends with its parts')."""
-    suffix = "".join(PART_SEPARATOR + p.text for p in _parts(mine, head) if p.text)
-    return head.text[: len(head.text) - len(suffix)] if suffix else head.text
-
-
-def _joined(own: str, mine: Sequence[Answer], head: Answer, *, extra: str = "") -> str:
-    """The head's text with its parts (and `extra`, a part arriving now) joined on."""
-    texts = [p.text for p in _parts(mine, head)] + [extra]
-    return own + "".join(PART_SEPARATOR + t for t in texts if t)

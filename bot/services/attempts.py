@@ -13,7 +13,7 @@ from bot.domain import Card, CommandInvoked
 from bot.services import cards
 from bot.services.replies import CANDIDATE, COUNTED, DECLINED, SUPERSEDED
 from bot.storage import repo, tally
-from bot.storage.models import Answer, Entry, Round
+from bot.storage.models import Answer, Entry, Member, Round, Team
 
 _NONE_WAITING = cards.notice(
     "No new attempt is waiting",
@@ -91,21 +91,30 @@ class AttemptService:
     ) -> tuple[Answer, Round] | Card:
         """The person's waiting attempt: the one a button names (its id), else their latest
         in this channel's open rounds."""
-        member = await repo.find_member(session, event.user)
-        if member is None:
-            return _NONE_WAITING
         query = (
             select(Answer, Round)
             .join(Round, Round.id == Answer.round_id)
-            .where(Answer.member_id == member.id, Answer.status == CANDIDATE)
+            .join(Member, Member.id == Answer.member_id)
+            .join(Team, Team.id == Member.team_id)
+            .where(
+                Answer.status == CANDIDATE,
+                Member.external_id == event.user.user_id,
+                Team.platform == event.user.platform,
+            )
         )
         if event.args and event.args[0].isdigit():
+            # A button names the attempt, and may be clicked where the team is not known (a
+            # Discord DM): the person is known by their platform id, which is theirs alone.
             query = query.where(Answer.id == int(event.args[0]))
         else:
             channel = await repo.find_channel(session, event.channel)
             if channel is None:
                 return _NONE_WAITING
-            query = query.where(Round.channel_id == channel.id, Round.status == "open")
+            query = query.where(
+                Round.channel_id == channel.id,
+                Round.status == "open",
+                Member.team_id == channel.team_id,
+            )
         row = (await session.execute(query.order_by(Answer.id.desc()).limit(1))).one_or_none()
         if row is None:
             return _NONE_WAITING

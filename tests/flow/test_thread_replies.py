@@ -62,6 +62,18 @@ async def test_a_very_short_first_reply_is_not_taken_as_the_answer(bot: Harness)
     assert "<@U-ada> 10 pts" in await _board(bot)
 
 
+async def test_a_short_first_reply_edited_into_an_answer_becomes_the_answer(
+    bot: Harness,
+) -> None:
+    question = await bot.question()
+    ada = bot.platform.user("U-ada", "ada")
+    first = await bot.answer(ada, "hmm, thinking")
+    await bot.platform.edit(ada, first, strong_answer(question))
+    bot.clock.advance(seconds=61)
+    assert await bot.grade_all() == 1
+    assert "<@U-ada> 10 pts" in await _board(bot)
+
+
 async def test_a_new_attempt_asks_first_and_replace_counts_its_grade(bot: Harness) -> None:
     question = await bot.question()
     ada = bot.platform.user("U-ada", "ada")
