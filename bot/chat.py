@@ -39,6 +39,12 @@ async def handle_line(
     if line.startswith("/"):
         name = line.removeprefix("/drill") if line.startswith("/drill") else line.lstrip("/")
         adapter.show(await adapter.command(me, channel, name))
+    elif (meant := mistyped_command(line, app.router.commands)) is not None:
+        adapter.console.print(
+            f"Did you mean /drill {meant}? Commands start with a slash; that line was not "
+            "taken as an answer.",
+            style="yellow",
+        )
     elif await app.interviews.is_active(me):
         adapter.show(await adapter.dm(me, line))
     else:
@@ -51,6 +57,21 @@ async def handle_line(
             )
             return
         adapter.show((await adapter.answer(me, thread, line))[1])
+
+
+def mistyped_command(line: str, commands: frozenset[str]) -> str | None:
+    """The command a line without its slash meant (`drill today`, `help`), if it looks like
+    one; None for anything else, such as an answer."""
+    words = line.split()
+    first = words[0].lower().lstrip("\\").rstrip(":") if words else ""
+    if first == "drill":
+        rest = words[1:]
+        if rest and rest[0].lower() in commands:
+            return " ".join(rest)[:60]
+        return "help" if len(rest) <= 2 else None
+    if len(words) <= 2 and first in commands:
+        return " ".join(words)
+    return None
 
 
 async def run_chat(settings: Settings, console: Console, *, name: str) -> None:

@@ -78,6 +78,30 @@ def test_in_chat_a_mock_interview_reply_never_replaces_the_round_answer(tmp_path
     assert "Traceback" not in out + result.stderr
 
 
+def test_in_chat_a_command_without_its_slash_is_suggested_and_talk_is_not_graded(
+    tmp_path: Path,
+) -> None:
+    script = "\n".join([
+        "drill today",
+        "help",
+        "I retrain when live precision on fresh labels drops below the agreed threshold.",
+        "thanks, great question",
+        "new answer: I retrain every month.",
+        "/drill keep",
+        "/drill close",
+        "/quit",
+    ]) + "\n"  # fmt: skip
+    result = _run(["chat", "--name", "sam"], tmp_path, input=script)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Did you mean /drill today?" in out and "Did you mean /drill help?" in out
+    assert "Only your first reply is graded" in out  # the talk: a hint, no grade
+    assert "Kept your answer" in out
+    assert out.count("Your answer scored") == 1  # the first answer only
+    assert out.count("👀 on sam's answer") == 2  # the answer and the new attempt, nothing else
+    assert "Traceback" not in out + result.stderr
+
+
 def test_operators_export_a_whole_team_to_json(tmp_path: Path) -> None:
     assert _run(["demo"], tmp_path).returncode == 0
     out = tmp_path / "team.json"
