@@ -81,7 +81,8 @@ def test_in_chat_a_mock_interview_reply_never_replaces_the_round_answer(tmp_path
 def test_in_chat_a_command_without_its_slash_is_suggested_and_talk_is_not_graded(
     tmp_path: Path,
 ) -> None:
-    script = "\n".join([
+    out = _chat(
+        tmp_path,
         "drill today",
         "help",
         "I retrain when live precision on fresh labels drops below the agreed threshold.",
@@ -89,17 +90,20 @@ def test_in_chat_a_command_without_its_slash_is_suggested_and_talk_is_not_graded
         "new answer: I retrain every month.",
         "/drill keep",
         "/drill close",
-        "/quit",
-    ]) + "\n"  # fmt: skip
-    result = _run(["chat", "--name", "sam"], tmp_path, input=script)
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
+    )
     assert "Did you mean /drill today?" in out and "Did you mean /drill help?" in out
     assert "Only your first reply is graded" in out  # the talk: a hint, no grade
     assert "Kept your answer" in out
     assert out.count("Your answer scored") == 1  # the first answer only
     assert out.count("👀 on sam's answer") == 2  # the answer and the new attempt, nothing else
-    assert "Traceback" not in out + result.stderr
+
+
+def _chat(tmp_path: Path, *lines: str) -> str:
+    """What `opsdrill chat` as sam printed for `lines` typed, then /quit (checked clean)."""
+    result = _run(["chat", "--name", "sam"], tmp_path, input="\n".join([*lines, "/quit", ""]))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.stdout
 
 
 def test_operators_export_a_whole_team_to_json(tmp_path: Path) -> None:
