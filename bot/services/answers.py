@@ -105,7 +105,9 @@ class AnswerService:
         counted = next((a for a in mine if a.status == COUNTED), None)
         window = self._join_windows.get(event.thread.channel.platform)
         attempt = None if event.private else replies.new_attempt(text)
-        head = joins(mine, now, window) if attempt is None and not event.private else None
+        # Parts join only as they arrive: messages read back after downtime stand alone.
+        live = window is not None and now - _written_at(event, now) <= window
+        head = joins(mine, now, window) if live and attempt is None and not event.private else None
         body = text if attempt is None else attempt
         if head is not None and text.strip():
             kind = PART

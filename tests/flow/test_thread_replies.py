@@ -3,7 +3,9 @@ and a new attempt replaces the answer only when its author says so."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -270,3 +272,17 @@ async def test_editing_or_deleting_a_part_regrades_the_joined_answer(discord: Ha
     assert (await _texts(bot))[0][1] == "We watch live precision on fresh labels every day."
     await bot.platform.edit(ada, first, "We watch live precision on fresh labels.")
     assert (await _texts(bot))[0][1] == "We watch live precision on fresh labels."
+
+
+async def test_messages_read_back_after_downtime_are_not_joined(discord: Harness) -> None:
+    bot = discord
+    question = await bot.question()
+    ada = bot.platform.user("U-ada", "ada")
+    written = bot.clock.now() - timedelta(minutes=10)
+    for n, text in enumerate([strong_answer(question), "and we page the owner when it drifts"]):
+        event = bot.platform.write_in_thread(ada, bot.thread(), text)  # the bot is away
+        bot.platform.threads[bot.thread().message_id][-1] = dataclasses.replace(
+            event, sent_at=written + timedelta(seconds=10 * n)
+        )
+    assert await bot.app.answers.catch_up_all("discord") == 2
+    assert [s for s, _ in await _texts(bot)] == ["counted", "discussion"]
