@@ -109,8 +109,8 @@ class AnswerService:
         live = window is not None and now - _written_at(event, now) <= window
         head = joins(mine, now, window) if live and attempt is None and not event.private else None
         body = text if attempt is None else attempt
-        if head is not None and text.strip():
-            kind = PART
+        if head is not None and text.strip() and not replies.is_short(text):
+            kind = PART  # ("+1" right after one's own answer is still talk)
             own = own_text(head, mine)
             problem = _check_text(joined(own, mine, head, extra=text))
         elif event.private or attempt is not None:

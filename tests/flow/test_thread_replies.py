@@ -255,6 +255,14 @@ async def test_consecutive_parts_are_joined_and_graded_once_after_the_window(
         await bot.stop()
 
 
+async def test_small_talk_right_after_an_answer_is_not_joined_to_it(discord: Harness) -> None:
+    bot = discord
+    ada = bot.platform.user("U-ada", "ada")
+    await bot.answer(ada, strong_answer(await bot.question()))
+    await bot.answer(ada, "thanks, great question")
+    assert [s for s, _ in await _texts(bot)] == ["counted", "discussion"]
+
+
 async def test_editing_or_deleting_a_part_regrades_the_joined_answer(discord: Harness) -> None:
     bot = discord
     question = await bot.question()
