@@ -12,6 +12,7 @@ from bot.domain import (
     AnswerDeleted,
     AnswerEdited,
     AnswerPosted,
+    Button,
     Card,
     ChannelRef,
     CommandInvoked,
@@ -19,6 +20,7 @@ from bot.domain import (
     MessageRef,
     Reaction,
     UserRef,
+    button_command,
 )
 from bot.ports import EventHandler
 
@@ -216,6 +218,14 @@ class MemoryAdapter:
                 args=tuple(args),
             )
         )
+
+    async def press(self, user: UserRef, channel: ChannelRef, button: Button) -> Card | None:
+        """`user` clicks `button` (one that runs a `/drill` command) on a card in `channel`."""
+        command = button_command(button.action_id, button.value)
+        if command is None:
+            raise ValueError(f"{button.action_id} runs no command")
+        name, args = command
+        return await self.command(user, channel, " ".join((name, *args)))
 
     async def dm(
         self, user: UserRef, text: str, *, event_id: str | None = None,

@@ -26,6 +26,7 @@ from bot.router import Router
 from bot.scheduler import RoundScheduler
 from bot.services.admin import AdminService
 from bot.services.answers import AnswerService
+from bot.services.attempts import AttemptService
 from bot.services.catalog import sync_questions
 from bot.services.channels import ChannelService
 from bot.services.closing import RoundCloser
@@ -184,6 +185,11 @@ class App:
             background=background,
             reveal_grace=timedelta(seconds=settings.reveal_grace),
         )
+        join_windows = (
+            {"discord": timedelta(seconds=settings.discord_join_window)}
+            if settings.discord_join_window
+            else {}
+        )
         rounds = RoundService(
             sessions=sessions,
             clock=clock,
@@ -193,6 +199,7 @@ class App:
             closer=closer,
             weekday_plan=parse_plan(settings.weekday_plan),
             post_concurrency=settings.post_concurrency,
+            joined_platforms=frozenset(join_windows),
         )
         answers = AnswerService(
             sessions=sessions,
@@ -201,6 +208,7 @@ class App:
             grading=grading,
             background=background,
             edit_quiet=timedelta(seconds=settings.edit_quiet),
+            join_windows=join_windows,
         )
         interviews = InterviewService(
             sessions=sessions,
@@ -215,7 +223,7 @@ class App:
             daily_cap=settings.mock_daily_cap,
         )
         grading.turns = interviews
-        views = RoundViews(sessions=sessions, clock=clock)
+        views = RoundViews(sessions=sessions, clock=clock, joined_platforms=frozenset(join_windows))
         squads = SquadService(sessions=sessions)
         recaps = RecapService(
             sessions=sessions, clock=clock, messenger=messenger, channels=channels,
@@ -227,6 +235,7 @@ class App:
             closer=closer,
             views=views,
             answers=answers,
+            attempts=AttemptService(sessions=sessions, clock=clock),
             channels=channels,
             leaderboard=leaderboard,
             admin=AdminService(channels=channels, bank=bank, clock=clock),

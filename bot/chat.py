@@ -45,12 +45,33 @@ async def handle_line(
             adapter.show(reply)  # else the interview itself is on screen, "by DM"
     elif await app.interviews.is_active(me):
         adapter.show(await adapter.dm(me, line))
+    elif (meant := mistyped_command(line, app.router.commands)) is not None:
+        adapter.console.print(
+            f"Did you mean /drill {meant}? Commands start with a slash; that line was not "
+            "taken as an answer.",
+            style="yellow",
+        )
     else:
         thread = await app.views.open_thread(channel)
         if thread is None:
             adapter.console.print(no_round_hint(admin=me.user_id in adapter.admins), style="yellow")
             return
         adapter.show((await adapter.answer(me, thread, line))[1])
+
+
+def mistyped_command(line: str, commands: frozenset[str]) -> str | None:
+    """The command a line without its slash meant (`drill today`, `help`), if it looks like
+    one; None for anything else, such as an answer."""
+    words = line.split()
+    first = words[0].lower().lstrip("\\").rstrip(":") if words else ""
+    if first == "drill":
+        rest = words[1:]
+        if rest and rest[0].lower() in commands:
+            return " ".join(rest)[:60]
+        return "help" if len(rest) <= 2 else None
+    if len(words) <= 2 and first in commands:
+        return " ".join(words)
+    return None
 
 
 async def practice_round(t: Terminal) -> None:

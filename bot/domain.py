@@ -158,6 +158,18 @@ class Button:
     value: str = ""
 
 
+COMMAND_BUTTON = "drill_"
+"""A button whose action id starts with this runs the `/drill` command named by the rest, with
+the button's value as its arguments: adapters turn the click into a `CommandInvoked`."""
+
+
+def button_command(action_id: str, value: str) -> tuple[str, tuple[str, ...]] | None:
+    """The `/drill` command a clicked button runs, as (name, args); None for other buttons."""
+    if not action_id.startswith(COMMAND_BUTTON):
+        return None
+    return action_id.removeprefix(COMMAND_BUTTON), tuple(value.split())
+
+
 @dataclass(frozen=True, slots=True)
 class Card:
     """A platform-neutral message. Text may mention people as `<@user_id>` (Slack and Discord

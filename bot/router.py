@@ -25,6 +25,7 @@ from bot.domain import (
 from bot.services import cards
 from bot.services.admin import AdminService
 from bot.services.answers import AnswerService
+from bot.services.attempts import AttemptService
 from bot.services.channels import ChannelService
 from bot.services.closing import RoundCloser
 from bot.services.export import ExportService, to_json
@@ -62,6 +63,7 @@ class Router:
         closer: RoundCloser,
         views: RoundViews,
         answers: AnswerService,
+        attempts: AttemptService,
         channels: ChannelService,
         leaderboard: LeaderboardService,
         admin: AdminService,
@@ -105,6 +107,8 @@ class Router:
             "squad": self._squad,
             "export": self._export_command,
             "recap": self._recap,
+            "replace": attempts.replace,
+            "keep": attempts.keep,
         }
         configure: dict[str, AdminCommand] = {
             "schedule": admin.schedule,

@@ -86,6 +86,34 @@ def test_in_chat_a_mock_interview_reply_never_replaces_the_round_answer(tmp_path
     assert "Traceback" not in out + result.stderr
 
 
+def test_in_chat_a_command_without_its_slash_is_suggested_and_talk_is_not_graded(
+    tmp_path: Path,
+) -> None:
+    out = _chat(
+        tmp_path,
+        "drill today",
+        "help",
+        "I retrain when live precision on fresh labels drops below the agreed threshold.",
+        "thanks, great question",
+        "new answer: I retrain every month.",
+        "/drill keep",
+        "/drill close",
+    )
+    assert "Did you mean /drill today?" in out and "Did you mean /drill help?" in out
+    assert "Only your first reply is graded" in out  # the talk: a hint, no grade
+    assert "Kept your answer" in out
+    assert out.count("Your answer scored") == 1  # the first answer only
+    assert out.count("👀 on sam's answer") == 2  # the answer and the new attempt, nothing else
+
+
+def _chat(tmp_path: Path, *lines: str) -> str:
+    """What `opsdrill chat` as sam printed for `lines` typed, then /quit (checked clean)."""
+    result = _run(["chat", "--name", "sam"], tmp_path, input="\n".join([*lines, "/quit", ""]))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.stdout
+
+
 def test_operators_export_a_whole_team_to_json(tmp_path: Path) -> None:
     assert _run(["demo"], tmp_path).returncode == 0
     out = tmp_path / "team.json"

@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from adapters.discord.render import NO_PINGS, embed, is_answer_privately
+from adapters.discord.render import NO_PINGS, clicked_command, embed, is_answer_privately
 from bot.domain import (
     AnswerDeleted,
     AnswerEdited,
@@ -259,6 +259,14 @@ class DrillCog(commands.Cog):
         target = _answer_target(person, link)
         await self.command(interaction, "audit", target)
 
+    @drill.command(name="replace", description="Count your new attempt instead of your answer")
+    async def replace(self, interaction: discord.Interaction[Any]) -> None:
+        await self.command(interaction, "replace")
+
+    @drill.command(name="keep", description="Keep your answer; the new attempt does not count")
+    async def keep(self, interaction: discord.Interaction[Any]) -> None:
+        await self.command(interaction, "keep")
+
     @drill.command(name="post", description="(admins) Post today's question now")
     async def post(self, interaction: discord.Interaction[Any]) -> None:
         await self.command(interaction, "post")
@@ -323,6 +331,10 @@ class DrillCog(commands.Cog):
         data: dict[str, Any] = dict(interaction.data or {})
         custom_id = data.get("custom_id")
         if interaction.type is not discord.InteractionType.component:
+            return
+        command = clicked_command(custom_id)
+        if command is not None:  # e.g. Replace / Keep on a new attempt's prompt
+            await self.command(interaction, command[0], *command[1])
             return
         if not is_answer_privately(custom_id) or interaction.message is None:
             return

@@ -6,7 +6,7 @@ from typing import Any
 
 import discord
 
-from bot.domain import Card
+from bot.domain import Button, Card, button_command
 
 COLOUR = discord.Colour(0x1F3B57)
 NO_PINGS = discord.AllowedMentions.none()
@@ -58,6 +58,22 @@ def posted_key(message: discord.Message) -> str | None:
     return None
 
 
+def button_id(button: Button) -> str:
+    """A button's custom_id: a button that runs a `/drill` command carries its arguments,
+    since Discord hands back only the custom_id (100 characters at most)."""
+    if button.value and button_command(button.action_id, button.value) is not None:
+        return f"{button.action_id}:{button.value}"[:100]
+    return button.action_id
+
+
+def clicked_command(custom_id: object) -> tuple[str, tuple[str, ...]] | None:
+    """The `/drill` command a clicked button runs (see `button_id`), if it runs one."""
+    if not isinstance(custom_id, str):
+        return None
+    action_id, _, value = custom_id.partition(":")
+    return button_command(action_id, value)
+
+
 class CardButtons(discord.ui.View):
     """The card's buttons. "Answer privately" is persistent: the cog knows it by its id on any
     message, before or after a restart, whatever key the id carries."""
@@ -65,7 +81,7 @@ class CardButtons(discord.ui.View):
     def __init__(self, card: Card | None = None, *, key: str | None = None) -> None:
         super().__init__(timeout=None)
         for b in card.buttons if card else ():
-            custom_id = answer_privately_id(key) if b.action_id == _ANSWER_ACTION else b.action_id
+            custom_id = answer_privately_id(key) if b.action_id == _ANSWER_ACTION else button_id(b)
             self.add_item(
                 discord.ui.Button(
                     label=b.label, custom_id=custom_id, style=discord.ButtonStyle.primary

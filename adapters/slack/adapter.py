@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -26,6 +27,7 @@ from adapters.slack.limits import PacedWebClient, SlackLimits
 from adapters.slack.payloads import (
     PRIVATE_ANSWER_VIEW,
     answer_event,
+    command_button_event,
     command_event,
     private_answer_event,
     private_answer_modal,
@@ -34,6 +36,7 @@ from adapters.slack.retries import retry_handlers
 from bot.background import Background
 from bot.config import Settings
 from bot.domain import (
+    COMMAND_BUTTON,
     AnswerPosted,
     Card,
     ChannelRef,
@@ -277,6 +280,7 @@ class SlackAdapter:
         self.app.event("app_home_opened")(ack=_ack, lazy=[self._on_home])
         self.app.command("/drill")(ack=_ack, lazy=[self._on_command])
         self.app.action(ANSWER_PRIVATELY)(ack=_ack, lazy=[self._on_answer_button])
+        self.app.action(re.compile("^" + COMMAND_BUTTON))(ack=_ack, lazy=[self._on_command_button])
         self.app.view(PRIVATE_ANSWER_VIEW)(self._on_private_answer)
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -317,13 +321,15 @@ class SlackAdapter:
 
     async def _on_command(self, body: dict[str, Any], respond: Any) -> None:
         card = await self._deliver(command_event(body, user_name=body.get("user_name", "")))
-        if card is not None:
-            await respond(
-                text=blocks.fallback_text(card),
-                blocks=blocks.card_blocks(card),
-                response_type="ephemeral",
-                replace_original=False,
-            )
+        await _respond_privately(respond, card, replace=False)
+
+    async def _on_command_button(self, body: dict[str, Any], respond: Any) -> None:
+        """A button that runs a `/drill` command (Replace / Keep on a new attempt's prompt):
+        its answer takes the place of the private message the button was on."""
+        user_id = str((body.get("user") or {}).get("id", ""))
+        event = command_button_event(body, user_name=self._names.get((_team_of(body), user_id), ""))
+        card = await self._deliver(event) if event is not None else None
+        await _respond_privately(respond, card, replace=True)
 
     async def _on_answer_button(self, body: dict[str, Any]) -> None:
         client = await self._client_for(_team_of(body))
@@ -407,6 +413,18 @@ class SlackAdapter:
 
 async def _ack(ack: Any) -> None:
     await ack()
+
+
+async def _respond_privately(respond: Any, card: Card | None, *, replace: bool) -> None:
+    """Answer a command or a click with an ephemeral card (`replace`: in place of the message
+    the click came from)."""
+    if card is not None:
+        await respond(
+            text=blocks.fallback_text(card),
+            blocks=blocks.card_blocks(card),
+            response_type="ephemeral",
+            replace_original=replace,
+        )
 
 
 async def _healthz(_: web.Request) -> web.Response:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from bot.domain import Button, Card, CardField
 from bot.grading.base import Grade, Verdict
 from bot.questions.schema import Question
+from bot.services import replies
 from bot.services.leaderboard import Period, Standing
 from bot.services.stats import PersonalStats, TopicScore
 
@@ -21,11 +22,15 @@ _MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
 BOARD_ROWS = 10  # standings shown on a card; leaderboards fetch no more
 
 
-def question_card(question: Question, *, closes_at: datetime, late: bool = False) -> Card:
+def question_card(
+    question: Question, *, closes_at: datetime, late: bool = False, joined: bool = False
+) -> Card:
+    """The day's question; `joined`: where messages are short, say that an answer sent in
+    several messages in a row is joined into one."""
     body = question.prompt
     if question.context:
         body = f"{question.context.strip()}\n\n{body}"
-    how = "Reply in this thread with your answer; an edit before the deadline replaces it."
+    how = replies.RULE + (" " + replies.JOINED if joined else "")
     if late:
         how = "Posted late (OpsDrill could not post at the scheduled time). " + how
     return Card(
@@ -221,7 +226,12 @@ Admins:
 `/drill export channel` — this channel's rounds and scores as a CSV file by DM
 `/drill recap` — post the weekly recap in the channel now (once a week)
 `/drill recap day <monday…sunday>|off` — the recap's day (default Monday, at the post time)
-Answer by replying in the question's thread. Only your latest answer counts."""
+Answering: reply in the question's thread. Your first reply is your answer; edit it to change
+it (it is graded again). Later replies are discussion and are not graded; short ones ("+1",
+"thanks") always are. To replace your answer, start a reply with "new answer:": it is graded
+and you are asked privately whether it should replace the answer that counts:
+`/drill replace` · `/drill keep` — use the new attempt, or keep the answer you had
+On Discord, a long answer may take several messages in a row: they are joined and graded once."""
 
 
 def help_card(prefix: str = "") -> Card:

@@ -223,7 +223,9 @@ class ChannelRotation(Base):
 
 
 class Answer(Base):
-    """One platform message answering a round. `status`: counted, superseded or withdrawn."""
+    """One person's message in a round's thread. `status` (see bot.services.replies): counted,
+    superseded, withdrawn, discussion, candidate (a new attempt awaiting a choice), declined,
+    or part (a further message of the answer before it, joined into that answer's text)."""
 
     __tablename__ = "answers"
     __table_args__ = (UniqueConstraint("round_id", "message_id"),)

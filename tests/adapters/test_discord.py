@@ -107,7 +107,9 @@ async def running_bot(tmp_path: Path, **env: str) -> AsyncIterator[DiscordBot]:
     settings = make_settings(
         f"sqlite:///{tmp_path / 'discord.db'}", DISCORD_TOKEN=fake.token,
         DISCORD_API_URL=fake.api_base, DISCORD_SYNC_COMMANDS="true",
-        DISCORD_SYNC_GUILD=str(fake.guild_id), **env,
+        DISCORD_SYNC_GUILD=str(fake.guild_id),
+        # each answer here is one message, graded at once (test_discord_threads joins parts)
+        **{"OPSDRILL_DISCORD_JOIN_WINDOW": "0", **env},
     )  # fmt: skip
     adapter = DiscordAdapter(settings, guild_ready_timeout=0.05)
     app = await App.create(settings, adapters=[adapter], clock=FakeClock(_now()))
