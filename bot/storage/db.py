@@ -52,8 +52,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             # WAL with synchronous=NORMAL syncs at checkpoints, not at each commit (5 ms each
             # here): a commit survives the process dying, and a DURABLE one is synced to disk,
             # with every commit before it. Set per transaction, as it cannot change inside one.
-            durable = connection.get_execution_options().get(DURABLE)
-            connection.exec_driver_sql(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            # (Only when it changes: the PRAGMA costs more than a small transaction.)
+            level = "FULL" if connection.get_execution_options().get(DURABLE) else "NORMAL"
+            if connection.info.get("synchronous") != level:
+                connection.exec_driver_sql(f"PRAGMA synchronous={level}")
+                connection.info["synchronous"] = level
             # Take the write lock up front: two deferred transactions that both read and then
             # write can deadlock, and SQLite answers that with "database is locked" at once.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
