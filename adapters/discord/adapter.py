@@ -27,7 +27,6 @@ from adapters.discord.render import (
 from bot.config import Settings
 from bot.domain import AnswerPosted, Card, ChannelRef, MessageRef, Reaction, UserRef
 from bot.ports import EventHandler
-from bot.services import cards
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +218,7 @@ class DiscordAdapter:
         except discord.Forbidden as exc:
             if exc.code != DMS_CLOSED:
                 raise
-            self._dm_notices[user.user_id] = cards.notice(
+            self._dm_notices[user.user_id] = Card(
                 "I couldn't send you a direct message",
                 "Your DMs are closed to this server's members, so your feedback did not reach "
                 f"you. Open them in the server's Privacy Settings. It was: {card.title}.",

@@ -21,6 +21,7 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack import blocks, history
 from adapters.slack.guard import events_guard
@@ -36,6 +37,7 @@ from adapters.slack.retries import retry_handlers
 from bot.background import Background
 from bot.config import Settings
 from bot.domain import (
+    ANSWER_PRIVATELY,
     AnswerPosted,
     Card,
     ChannelRef,
@@ -47,8 +49,6 @@ from bot.domain import (
     UserRef,
 )
 from bot.ports import EventHandler
-from bot.services.cards import ANSWER_PRIVATELY
-from bot.storage.db import make_engine
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,10 @@ class SlackAdapter:
         host: str = "0.0.0.0",
         port: int = 3000,
         limits: SlackLimits | None = None,
+        engine: AsyncEngine | None = None,
     ) -> None:
+        """`engine` is the app's database, where installations into many workspaces are kept
+        (needed with SLACK_CLIENT_ID/SECRET)."""
         self._settings = settings
         # Slack's per-method, per-workspace tiers (posts: one a second per channel), shared
         # by every workspace's client.
@@ -87,7 +90,9 @@ class SlackAdapter:
         self._api_url = settings.slack_api_url or AsyncWebClient.BASE_URL
         self._multi = bool(settings.slack_client_id and settings.slack_client_secret)
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        self._engine = make_engine(settings.database_url) if self._multi else None
+        if self._multi and engine is None:
+            raise ValueError("Slack installs into many workspaces: pass the database engine")
+        self._engine = engine
         self.client = self._web_client(None if self._multi else token, team_id="")
         self.app = AsyncApp(
             client=self.client,
@@ -159,8 +164,6 @@ class SlackAdapter:
             await self._socket.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
-        if self._engine is not None:
-            await self._engine.dispose()
 
     @property
     def port(self) -> int:

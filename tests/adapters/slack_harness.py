@@ -16,6 +16,7 @@ from adapters.slack.limits import SlackLimits
 from bot.app import App
 from bot.clock import FakeClock
 from bot.domain import ChannelRef
+from bot.storage.db import make_engine
 from tests.conftest import make_settings
 from tests.fakes import slack_api
 from tests.fakes.slack_api import FakeSlack
@@ -47,14 +48,16 @@ class SlackBot:
             "SLACK_API_URL": fake.api_url, **settings,
         }  # fmt: skip
         config = make_settings(database_url, **values)
+        engine = make_engine(config.database_url)
         adapter = SlackAdapter(
             config,
             mode=mode,
             host="127.0.0.1",
             port=0,
             limits=limits,  # type: ignore[arg-type]
+            engine=engine,
         )
-        app = await App.create(config, adapters=[adapter], clock=FakeClock(NOW))
+        app = await App.create(config, adapters=[adapter], clock=FakeClock(NOW), engine=engine)
         await app.start(schedule=False, workers=False)
         http = aiohttp.ClientSession() if mode == "http" else None
         return cls(app, adapter, fake, http)

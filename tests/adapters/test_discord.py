@@ -21,6 +21,7 @@ from adapters.discord import DiscordAdapter
 from bot.app import App
 from bot.clock import FakeClock
 from bot.domain import (
+    ANSWER_PRIVATELY,
     AnswerPosted,
     Button,
     Card,
@@ -32,7 +33,6 @@ from bot.domain import (
     MessageRef,
     Reconnected,
 )
-from bot.services.cards import ANSWER_PRIVATELY
 from tests.conftest import make_settings
 from tests.fakes.discord_history import FakeDiscordWithHistory
 from tests.flow.harness import strong_answer
