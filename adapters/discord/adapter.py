@@ -18,7 +18,7 @@ from discord.http import Route
 from adapters.discord.bot import PLATFORM, make_bot, thread_answer
 from adapters.discord.render import (
     NO_PINGS,
-    CardButtons,
+    AnswerPrivately,
     carries_key,
     embed,
     message_kwargs,
@@ -83,7 +83,7 @@ class DiscordAdapter:
             # A plain Bot connects straight to Discord's gateway unless told where it is.
             _, url, _ = await self.bot.http.get_bot_gateway()
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
-        self.bot.add_view(CardButtons())  # the "Answer privately" button outlives restarts
+        self.bot.add_dynamic_items(AnswerPrivately)  # the button outlives restarts
         if self._settings.discord_sync_commands:
             await sync_commands(self.bot, self._settings.discord_sync_guild)
         self._task = asyncio.create_task(self.bot.connect(reconnect=True))

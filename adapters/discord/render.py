@@ -1,18 +1,21 @@
-"""Cards as Discord embeds; buttons as a persistent view."""
+"""Cards as Discord embeds; buttons as views, "Answer privately" as a dynamic item."""
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 import discord
 
-from bot.domain import Card
+from bot.domain import ANSWER_PRIVATELY, Card
+
+log = logging.getLogger(__name__)
 
 COLOUR = discord.Colour(0x1F3B57)
 NO_PINGS = discord.AllowedMentions.none()
 ANSWER_PRIVATELY_ID = "opsdrill:answer_privately"
 _KEYED = ANSWER_PRIVATELY_ID + ":"
-_ANSWER_ACTION = "answer_privately"
 
 
 def embed(card: Card) -> discord.Embed:
@@ -36,14 +39,7 @@ def answer_privately_id(key: str | None = None) -> str:
 
 def carries_key(card: Card) -> bool:
     """Whether `card` has the button a post's key rides in."""
-    return any(b.action_id == _ANSWER_ACTION for b in card.buttons)
-
-
-def is_answer_privately(custom_id: object) -> bool:
-    """Whether a clicked component is "Answer privately", whatever key its post carries."""
-    return isinstance(custom_id, str) and (
-        custom_id == ANSWER_PRIVATELY_ID or custom_id.startswith(_KEYED)
-    )
+    return any(b.action_id == ANSWER_PRIVATELY for b in card.buttons)
 
 
 def posted_key(message: discord.Message) -> str | None:
@@ -58,17 +54,53 @@ def posted_key(message: discord.Message) -> str | None:
     return None
 
 
-class CardButtons(discord.ui.View):
-    """The card's buttons. "Answer privately" is persistent: the cog knows it by its id on any
-    message, before or after a restart, whatever key the id carries."""
+class AnswerPrivately(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=re.escape(ANSWER_PRIVATELY_ID) + r"(?::(?P<key>.+))?",
+):
+    """The "Answer privately" button. Registered with `add_dynamic_items`, discord.py knows it
+    by its custom_id on any message, before or after a restart, whatever key the id carries;
+    a click opens the answer form (the cog's `open_private_answer`)."""
 
-    def __init__(self, card: Card | None = None, *, key: str | None = None) -> None:
+    def __init__(self, key: str | None = None, *, label: str = "Answer privately") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label, custom_id=answer_privately_id(key), style=discord.ButtonStyle.primary
+            )
+        )
+        self.key = key
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> AnswerPrivately:
+        return cls(match["key"], label=getattr(item, "label", None) or "Answer privately")
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        cog: Any = interaction.client.get_cog("DrillCog")
+        if cog is None:
+            log.warning("Discord: an answer button was clicked before the bot was ready")
+            return
+        await cog.open_private_answer(interaction)
+
+
+class CardButtons(discord.ui.View):
+    """The card's buttons; "Answer privately" carries the post's key (see
+    `answer_privately_id`)."""
+
+    def __init__(self, card: Card, *, key: str | None = None) -> None:
         super().__init__(timeout=None)
-        for b in card.buttons if card else ():
-            custom_id = answer_privately_id(key) if b.action_id == _ANSWER_ACTION else b.action_id
+        for b in card.buttons:
+            if b.action_id == ANSWER_PRIVATELY:
+                self.add_item(AnswerPrivately(key, label=b.label))
+                continue
             self.add_item(
                 discord.ui.Button(
-                    label=b.label, custom_id=custom_id, style=discord.ButtonStyle.primary
+                    label=b.label, custom_id=b.action_id, style=discord.ButtonStyle.primary
                 )
             )
 

@@ -54,6 +54,8 @@ class DiscordBot:
     fake: FakeDiscordWithHistory
     delivered: list[InboundEvent] = field(default_factory=list)
     """Every event the adapter handed to the core, in order."""
+    delay: float = 0.0
+    """Seconds the core takes before handling each event (a slow database)."""
 
     @property
     def channel(self) -> ChannelRef:
@@ -79,13 +81,17 @@ class DiscordBot:
     async def command(self, user: int, name: str, **options: Any) -> dict[str, Any]:
         """Run `/drill name`; the interaction response Discord received."""
         interaction = await self.fake.slash_command(user, f"drill {name}", options or None)
+        return await self.answer_to(interaction)
+
+    async def answer_to(self, interaction: dict[str, Any]) -> dict[str, Any]:
+        """The bot's callback type to `interaction` and the answer it shows (a deferred
+        response's answer is its first follow-up, which replaces the "thinking" message)."""
         response = await self.fake.wait_for_interaction_response(interaction["id"])
-        if response.type == 5:  # deferred: the answer is the follow-up
+        if response.type == 5:
             for _ in range(300):
-                if self.fake.original_response(interaction["id"]):
-                    original = self.fake.original_response(interaction["id"])
-                    if original and original.get("embeds"):
-                        return {"type": 5, "data": original}
+                original = self.fake.original_response(interaction["id"])
+                if original and original.get("embeds"):
+                    return {"type": 5, "data": original}
                 await asyncio.sleep(0.01)
         return {"type": response.type, "data": response.data}
 
@@ -116,6 +122,7 @@ async def running_bot(tmp_path: Path, **env: str) -> AsyncIterator[DiscordBot]:
 
     async def recording(event: InboundEvent) -> Card | None:
         harness.delivered.append(event)
+        await asyncio.sleep(harness.delay)
         return await handle(event)
 
     app.router.handle = recording  # type: ignore[method-assign]
@@ -157,7 +164,7 @@ async def test_an_admin_posts_the_question_as_an_embed_and_a_thread_starts(bot: 
 
 async def test_members_are_refused_admin_commands_privately(bot: DiscordBot) -> None:
     response = await bot.command(MEMBER, "post")
-    assert response["type"] == 4 and response["data"]["flags"] & 64
+    assert response["type"] == 5 and response["data"]["flags"] & 64
     assert "Admins only" in _embed_text(response["data"])
     assert bot.fake.requests_to("POST", rf"/channels/{bot.fake.channel_id}/messages") == []
 
@@ -201,23 +208,26 @@ async def test_the_leaderboard_is_an_ephemeral_reply_mentioning_people(bot: Disc
     await bot.fake.wait_for("PUT", rf"/channels/{thread_id}/messages/{message['id']}/reactions/.*")
     await bot.app.grading.drain()
     response = await bot.command(MEMBER, "leaderboard")
-    assert response["type"] == 4 and response["data"]["flags"] & 64
+    assert response["type"] == 5 and response["data"]["flags"] & 64
     assert f"<@{ADA}>" in _embed_text(response["data"])
-    assert response["data"]["allowed_mentions"] == {"parse": []}
+    followup = bot.fake.requests_to("POST", r"/webhooks/\d+/[^/]+")[-1]
+    assert followup.json["allowed_mentions"] == {"parse": []}
 
 
 async def test_a_private_answer_goes_through_the_modal(bot: DiscordBot) -> None:
     await bot.post_round()
     [question_message] = bot.fake.bot_messages(bot.fake.channel_id)
-    click = await bot.fake.button_click(ADA, "opsdrill:answer_privately", question_message)
+    custom_id = question_message["components"][0]["components"][0]["custom_id"]
+    click = await bot.fake.button_click(ADA, custom_id, question_message)
     modal = await bot.fake.wait_for_interaction_response(click["id"])
     assert modal.type == 9
     question = await _question(bot)
     submit = await bot.fake.modal_submit(
         ADA, modal.data["custom_id"], {"opsdrill:answer": strong_answer(question)}
     )
-    ack = await bot.fake.wait_for_interaction_response(submit["id"])
-    assert ack.type == 4 and ack.data["flags"] & 64 and "Answer received" in _embed_text(ack.data)
+    ack = await bot.answer_to(submit)
+    assert ack["type"] == 5 and ack["data"]["flags"] & 64
+    assert "Answer received" in _embed_text(ack["data"])
     assert await bot.app.grading.drain() == 1
     [feedback] = bot.fake.followups(submit["id"])
     assert feedback["flags"] & 64 and "Your answer scored 10/10" in _embed_text(feedback)
@@ -458,3 +468,22 @@ async def test_export_sends_a_dm_with_the_json_attached(bot: DiscordBot) -> None
     data = json.loads(content)
     assert data["user"] == str(ADA) and data["answers"][0]["grades"]
     assert with_file.json["allowed_mentions"] == {"parse": []}
+
+
+async def test_a_slow_command_is_deferred_at_once_and_still_answered(bot: DiscordBot) -> None:
+    bot.fake.interaction_deadline = 0.5  # Discord allows 3 s; the core below takes longer
+    bot.delay = 1.0
+    response = await bot.command(MEMBER, "help")
+    assert response["type"] == 5 and response["data"]["flags"] & 64
+    assert "OpsDrill commands" in _embed_text(response["data"])
+
+
+async def test_leaderboard_period_and_scope_are_offered_as_choices(bot: DiscordBot) -> None:
+    [drill] = [c for c in bot.fake.guild_commands[bot.fake.guild_id] if c["name"] == "drill"]
+    [board] = [o for o in drill["options"] if o["name"] == "leaderboard"]
+    choices = {o["name"]: [c["value"] for c in o["choices"]] for o in board["options"]}
+    assert choices == {"period": ["week", "month", "all"], "scope": ["channel", "team", "squads"]}
+    response = await bot.command(MEMBER, "leaderboard", period="month", scope="team")
+    assert "This month" in _embed_text(response["data"])
+    with pytest.raises(ValueError, match="takes one of"):
+        await bot.command(MEMBER, "leaderboard", period="fortnight")
