@@ -73,6 +73,8 @@ class DiscordAdapter:
         self._task: asyncio.Task[None] | None = None
         self._dm_notices: dict[str, Card] = {}
         self._private: dict[tuple[str, str], tuple[Any, float]] = {}
+        self._handling: set[asyncio.Task[Any]] = set()
+        """discord.py's tasks that handed an event to the core and are not finished yet."""
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -98,9 +100,25 @@ class DiscordAdapter:
                 await self._task
 
     async def deliver(self, event: Any) -> Card | None:
+        """Hand `event` to the core; the task doing it counts as in flight until it ends (its
+        reply sent too), so `idle` can wait for it."""
         if self._on_event is None:
             return None
+        task = asyncio.current_task()
+        if task is not None and task not in self._handling:
+            self._handling.add(task)
+            task.add_done_callback(self._handling.discard)
         return await self._on_event(event)
+
+    async def idle(self) -> None:
+        """Wait until every event handed to the core so far is handled."""
+        while pending := self._handling - {asyncio.current_task()}:
+            await asyncio.wait(pending)
+
+    @property
+    def in_flight(self) -> int:
+        """How many events are being handled."""
+        return len(self._handling)
 
     def remember_private_answer(self, interaction: Any, question: MessageRef) -> None:
         """Keep the modal's interaction so feedback can follow up on it (its token lives 15

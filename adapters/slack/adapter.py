@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack import blocks, history
 from adapters.slack.guard import events_guard
+from adapters.slack.lazy import TrackedLazyRunner
 from adapters.slack.limits import PacedWebClient, SlackLimits
 from adapters.slack.payloads import (
     PRIVATE_ANSWER_VIEW,
@@ -94,6 +95,7 @@ class SlackAdapter:
             raise ValueError("Slack installs into many workspaces: pass the database engine")
         self._engine = engine
         self.client = self._web_client(None if self._multi else token, team_id="")
+        self._after_ack = Background()
         self.app = AsyncApp(
             client=self.client,
             token=None if self._multi else token,
@@ -103,11 +105,11 @@ class SlackAdapter:
             logger=logging.getLogger("slack_bolt"),
             process_before_response=True,
         )
+        self.app.listener_runner.lazy_listener_runner = TrackedLazyRunner(self._after_ack, log)
         self._on_event: EventHandler | None = None
         self._clients: dict[str, AsyncWebClient] = {}
         self._names: dict[tuple[str, str], str] = {}
         self._dm_channels: dict[tuple[str, str], str] = {}
-        self._after_ack = Background()
         self._hellos = 0
         self._runner: web.AppRunner | None = None
         self._socket: Any = None
@@ -164,6 +166,16 @@ class SlackAdapter:
             await self._socket.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def idle(self) -> None:
+        """Wait until the work that followed acks (lazy listeners, replies, name look-ups) is
+        done, including work that work started."""
+        await self._after_ack.idle()
+
+    @property
+    def in_flight(self) -> int:
+        """How many pieces of after-ack work are running."""
+        return self._after_ack.in_flight
 
     @property
     def port(self) -> int:

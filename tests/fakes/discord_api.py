@@ -2180,6 +2180,16 @@ class FakeDiscord:
         await self._send_active(frame)
         return self._seq
 
+    async def caught_up(self, timeout: float = 5) -> None:  # noqa: ASYNC109
+        """Wait until the client has read every dispatch sent so far: Discord may ask for a
+        heartbeat (op 1) at any time, and a client answers it in order with what it reads."""
+        async with self._send_lock:
+            before = self.heartbeats
+            await self._send_active(json.dumps({"op": 1, "d": self._seq, "s": None, "t": None}))
+        await self._until(
+            lambda: self.heartbeats > before, timeout, lambda: "a heartbeat after the request"
+        )
+
     async def _send_active(self, frame: str) -> None:
         ws = self._active
         if ws is None or ws.closed:
