@@ -12,6 +12,7 @@ from bot.domain import (
     AnswerDeleted,
     AnswerEdited,
     AnswerPosted,
+    Button,
     Card,
     ChannelRef,
     CommandInvoked,
@@ -19,6 +20,7 @@ from bot.domain import (
     MessageRef,
     Reaction,
     UserRef,
+    button_command,
 )
 from bot.ports import EventHandler
 
@@ -27,7 +29,7 @@ from bot.ports import EventHandler
 class Sent:
     """One thing the bot did on the platform."""
 
-    kind: str  # post, reply, dm, react
+    kind: str  # post, reply, dm, react, upload (a file posted into a channel)
     message: MessageRef | None
     card: Card | None = None
     private_to: UserRef | None = None
@@ -133,6 +135,13 @@ class MemoryAdapter:
         self._record(Sent("dm", ref, card, private_to=user, file=(filename, content)))
         return ref
 
+    async def post_file(
+        self, channel: ChannelRef, card: Card, filename: str, content: bytes
+    ) -> MessageRef | None:
+        ref = self._new_message(channel)
+        self._record(Sent("upload", ref, card, file=(filename, content)))
+        return ref
+
     async def react(self, message: MessageRef, reaction: Reaction) -> None:
         self._record(Sent("react", message, reaction=reaction))
 
@@ -210,6 +219,14 @@ class MemoryAdapter:
             )
         )
 
+    async def press(self, user: UserRef, channel: ChannelRef, button: Button) -> Card | None:
+        """`user` clicks `button` (one that runs a `/drill` command) on a card in `channel`."""
+        command = button_command(button.action_id, button.value)
+        if command is None:
+            raise ValueError(f"{button.action_id} runs no command")
+        name, args = command
+        return await self.command(user, channel, " ".join((name, *args)))
+
     async def dm(
         self, user: UserRef, text: str, *, event_id: str | None = None,
         message_id: str | None = None,
@@ -244,6 +261,10 @@ class MemoryAdapter:
             if s.file is not None and s.private_to is not None
             and (s.private_to.platform, s.private_to.user_id) == (user.platform, user.user_id)
         ]  # fmt: skip
+
+    def uploads_in(self, channel: ChannelRef) -> list[Sent]:
+        """The files the bot posted into `channel`, oldest first."""
+        return [s for s in self.of_kind("upload") if s.message and s.message.channel == channel]
 
     def dms_to(self, user: UserRef) -> list[Card]:
         """The cards the bot sent `user` in direct messages, oldest first."""

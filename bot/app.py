@@ -19,21 +19,24 @@ from bot.grading.base import Grader
 from bot.grading.fallback import FallbackGrader
 from bot.grading.limit import AdaptiveLimit
 from bot.grading.offline import OfflineGrader
-from bot.ports import ChatAdapter
+from bot.ports import ChatAdapter, DefersEvents
 from bot.questions.bank import Bank, load_bank
 from bot.questions.rotation import parse_plan
 from bot.router import Router
 from bot.scheduler import RoundScheduler
 from bot.services.admin import AdminService
 from bot.services.answers import AnswerService
+from bot.services.attempts import AttemptService
 from bot.services.catalog import sync_questions
 from bot.services.channels import ChannelService
 from bot.services.closing import RoundCloser
 from bot.services.export import ExportService
 from bot.services.grading import FollowUpWriter, GradingService
+from bot.services.inbox import Arrivals, Inbox
 from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.messenger import Messenger
+from bot.services.recap import RecapService
 from bot.services.review import ReviewService
 from bot.services.round_views import RoundViews
 from bot.services.rounds import RoundService
@@ -107,9 +110,11 @@ class App:
     views: RoundViews
     answers: AnswerService
     interviews: InterviewService
+    recaps: RecapService
     router: Router
     scheduler: RoundScheduler
     background: Background
+    inbox: Inbox
     receipts_engine: AsyncEngine | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _workers: list[asyncio.Task[None]] = field(default_factory=list)
@@ -149,6 +154,11 @@ class App:
         question_rows = await sync_questions(sessions, bank, clock.now())
         messenger = Messenger({a.platform: a for a in adapters})
         background = Background()
+        arrivals = Arrivals()
+        inbox = Inbox(sessions=sessions, clock=clock, arrivals=arrivals)
+        for adapter in adapters:
+            if isinstance(adapter, DefersEvents):
+                inbox.register(adapter.platform, adapter.handle_deferred)
         grading = GradingService(
             sessions=sessions,
             clock=clock,
@@ -162,6 +172,7 @@ class App:
             follow_ups=_follow_up_writer(grader),
             batch=settings.grading_workers,
             receipts=receipts,
+            arrivals=arrivals,
         )
         leaderboard = LeaderboardService(sessions=sessions)
         stats = StatsService(sessions=sessions)
@@ -177,6 +188,11 @@ class App:
             background=background,
             reveal_grace=timedelta(seconds=settings.reveal_grace),
         )
+        join_windows = (
+            {"discord": timedelta(seconds=settings.discord_join_window)}
+            if settings.discord_join_window
+            else {}
+        )
         rounds = RoundService(
             sessions=sessions,
             clock=clock,
@@ -186,6 +202,7 @@ class App:
             closer=closer,
             weekday_plan=parse_plan(settings.weekday_plan),
             post_concurrency=settings.post_concurrency,
+            joined_platforms=frozenset(join_windows),
         )
         answers = AnswerService(
             sessions=sessions,
@@ -194,6 +211,7 @@ class App:
             grading=grading,
             background=background,
             edit_quiet=timedelta(seconds=settings.edit_quiet),
+            join_windows=join_windows,
         )
         interviews = InterviewService(
             sessions=sessions,
@@ -208,13 +226,19 @@ class App:
             daily_cap=settings.mock_daily_cap,
         )
         grading.turns = interviews
-        views = RoundViews(sessions=sessions, clock=clock)
+        views = RoundViews(sessions=sessions, clock=clock, joined_platforms=frozenset(join_windows))
+        squads = SquadService(sessions=sessions)
+        recaps = RecapService(
+            sessions=sessions, clock=clock, messenger=messenger, channels=channels,
+            leaderboard=leaderboard, squads=squads, background=background,
+        )  # fmt: skip
         router = Router(
             clock=clock,
             rounds=rounds,
             closer=closer,
             views=views,
             answers=answers,
+            attempts=AttemptService(sessions=sessions, clock=clock),
             channels=channels,
             leaderboard=leaderboard,
             admin=AdminService(channels=channels, bank=bank, clock=clock),
@@ -223,13 +247,15 @@ class App:
             review=ReviewService(
                 sessions=sessions, clock=clock, messenger=messenger, background=background
             ),
-            squads=SquadService(sessions=sessions),
+            squads=squads,
+            recaps=recaps,
             export=ExportService(sessions=sessions),
             messenger=messenger,
             background=background,
+            inbox=inbox,
         )
         scheduler = RoundScheduler(
-            sessions=sessions, clock=clock, rounds=rounds, interviews=interviews
+            sessions=sessions, clock=clock, rounds=rounds, interviews=interviews, recaps=recaps
         )
         channels.on_schedule_change(scheduler.reschedule)
         return cls(
@@ -248,9 +274,11 @@ class App:
             views=views,
             answers=answers,
             interviews=interviews,
+            recaps=recaps,
             router=router,
             scheduler=scheduler,
             background=background,
+            inbox=inbox,
             receipts_engine=receipts_engine,
         )
 
@@ -262,12 +290,14 @@ class App:
         for adapter in self.messenger.adapters:
             await self.answers.catch_up_all(adapter.platform)
         if workers:
+            self._workers.append(asyncio.create_task(self.inbox.work(self._stop)))
             self._workers.append(asyncio.create_task(self.grading.work(self._stop)))
         if schedule:
             await self.scheduler.start()
 
     async def stop(self) -> None:
         self._stop.set()
+        await self.inbox.close()
         await self.scheduler.stop()
         await self.background.close()
         for task in self._workers:

@@ -50,3 +50,13 @@ class Background:
             raise
         except Exception:
             log.exception("%s failed", what)
+
+
+async def first_of(*events: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109
+    """Wait until one of `events` is set, or `timeout` seconds."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -3,34 +3,56 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import signal
 import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
-from adapters.discord.commands import app as discord_app
 from bot.config import Settings
 from bot.grading.commands import eval_command, grade_command, stats_app
 from bot.questions.commands import app as questions_app
+
+# A platform's own command group (`opsdrill discord ...`), by the adapter module defining `app`.
+PLATFORM_GROUPS = {"discord": "adapters.discord.commands"}
+
+
+class _Commands(TyperGroup):
+    """The top-level commands; a platform's group is imported from its adapter only when it is
+    used or listed, so importing the CLI loads no adapter code."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *PLATFORM_GROUPS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        module = PLATFORM_GROUPS.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            group = typer.main.get_group(importlib.import_module(module).app)
+            group.name = cmd_name
+            self.commands[cmd_name] = group
+        return super().get_command(ctx, cmd_name)
+
 
 app = typer.Typer(
     name="opsdrill",
     help="OpsDrill: daily MLOps interview drills for Slack, Discord and the terminal.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    cls=_Commands,
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(questions_app, name="questions")
 app.add_typer(stats_app, name="stats")
-app.add_typer(discord_app, name="discord")
 app.command("grade")(grade_command)
 app.command("eval")(eval_command)
 
@@ -69,14 +91,20 @@ def demo() -> None:
 
 @app.command()
 def chat(
-    name: Annotated[str, typer.Option(help="Your display name in the chat.")] = "you",
+    name: Annotated[
+        str | None, typer.Option(help="Your display name (default: your login name).")
+    ] = None,
+    admin: Annotated[
+        bool, typer.Option("--admin/--member", help="Take part as an admin or as a member.")
+    ] = False,
 ) -> None:
-    """Use the bot interactively in the terminal, as a member of a local team."""
+    """Use the bot interactively in the terminal, as a member (or admin) of a local team."""
     from bot.chat import run_chat
+    from bot.terminal import default_name
 
     settings = _settings()
     _logging(settings, quiet=True)
-    asyncio.run(run_chat(settings, console, name=name))
+    asyncio.run(run_chat(settings, console, name=name or default_name(), admin=admin))
 
 
 @app.command()
@@ -88,13 +116,17 @@ def mock(
     questions: Annotated[
         int | None, typer.Option(min=1, max=6, help="How many questions (default 3).")
     ] = None,
-    name: Annotated[str, typer.Option(help="Your display name.")] = "you",
+    name: Annotated[
+        str | None, typer.Option(help="Your display name (default: your login name).")
+    ] = None,
 ) -> None:
     """A mock interview in the terminal: questions, follow-ups and a scorecard."""
     from bot.mock_chat import run_mock
+    from bot.terminal import default_name
 
     settings = _settings()
     _logging(settings, quiet=True)
+    name = name or default_name()
     if not asyncio.run(run_mock(settings, console, name=name, topic=topic, questions=questions)):
         raise typer.Exit(1)
 
@@ -206,5 +238,79 @@ def export(
     console.print(f"Wrote {len(members) if isinstance(members, list) else 0} member(s) to {out}.")
 
 
+@app.command("recap")
+def recap(
+    channel: Annotated[str, typer.Option(help="The channel's platform id, e.g. C0123 or mlops.")],
+    out: Annotated[Path, typer.Option(help="Where to write the PNG.")] = Path("recap.png"),
+    week: Annotated[
+        str | None, typer.Option(help="Any day of the week to recap, YYYY-MM-DD (default: now).")
+    ] = None,
+    platform: Annotated[
+        str | None, typer.Option(help="slack, discord or console, if the id is not unique.")
+    ] = None,
+) -> None:
+    """Draw a channel's weekly recap (Monday to Sunday) from the database, offline."""
+    from datetime import UTC, date, datetime
+
+    from adapters.console.render import render_card
+    from bot.domain import Card
+    from bot.services.recap import week_recap
+    from bot.services.recap_data import RecapData
+    from bot.storage import migrate
+    from bot.storage.db import make_engine, make_sessionmaker
+
+    settings = _settings()
+    _logging(settings, quiet=True)
+    try:
+        day = date.fromisoformat(week) if week else None
+    except ValueError:
+        err.print(f"--week takes a date as YYYY-MM-DD, not {(week or '')[:20]!r}.")
+        raise typer.Exit(2) from None
+
+    async def _recap() -> tuple[RecapData, Card, bytes] | str:
+        engine = make_engine(settings.database_url)
+        try:
+            await migrate.upgrade(engine)
+            sessions = make_sessionmaker(engine)
+            return await week_recap(sessions, channel, platform, day, datetime.now(UTC))
+        finally:
+            await engine.dispose()
+
+    made = asyncio.run(_recap())
+    if isinstance(made, str):
+        err.print(made)
+        raise typer.Exit(1)
+    data, card, png = made
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(png)
+    except OSError as exc:
+        err.print(f"Could not write {out}: {exc.strerror or exc}.")
+        raise typer.Exit(1) from None
+    console.print(render_card(card, card.names, style="cyan", subtitle="weekly recap"))
+    console.print(f"Wrote {out} ({len(png) // 1024} KB, {data.answers} answers).")
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C before a command had its own goodbye ready
+        err.print("Interrupted.")
+        sys.exit(130)
+    except Exception as exc:
+        message = _expected(exc)
+        if message is None:
+            raise
+        err.print(f"[red]{escape(message)}[/red]", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+def _expected(exc: Exception) -> str | None:
+    """What a person can fix themselves (the database is missing or unreachable), in a line."""
+    from bot.cli_errors import explain_database_error
+
+    try:
+        url = Settings().database_url
+    except ValidationError:
+        return None
+    return explain_database_error(exc, url)

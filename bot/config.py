@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-SHIPPED_QUESTIONS = Path(__file__).resolve().parent.parent / "questions"
+from bot.shipped import shipped_dir
+
+SHIPPED_QUESTIONS = shipped_dir("questions")
 
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -79,6 +81,12 @@ class Settings(BaseSettings):
     edit_quiet: float = Field(60.0, ge=0, le=3600, validation_alias="OPSDRILL_EDIT_QUIET")
     """Seconds an edited answer waits, without a further edit, before it is graded again: a
     burst of edits costs one grading (one LLM call), not one per edit."""
+    discord_join_window: float = Field(
+        45.0, ge=0, le=600, validation_alias="OPSDRILL_DISCORD_JOIN_WINDOW"
+    )
+    """Seconds after a person's message in a round's thread on Discord (2,000 characters at
+    most) within which their next one is joined into the same answer; the answer is graded
+    once this long after its last part (`0`: every message stands alone)."""
     round_daily_cap: int = Field(10, ge=0, le=1000, validation_alias="OPSDRILL_ROUND_DAILY_CAP")
     """Round answers graded by the LLM per person per UTC day; later ones that day get the
     offline grade, marked as such (`0`: all offline)."""

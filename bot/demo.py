@@ -59,6 +59,7 @@ async def run_demo(settings: Settings, console: Console) -> None:
             user = adapter.user(user_id, name)
             console.print(f"[bold]@{name}[/bold]: {text}\n")
             await adapter.answer(user, thread, text)
+            await app.background.idle()  # its 👀 under the answer, not under the next one
 
         console.rule("The grader works through the answers")
         await app.grading.drain()

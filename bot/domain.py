@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,16 @@ class Reconnected(Event):
     platform: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deferred(Event):
+    """A platform event to store as it came and hand back to its adapter after the ack
+    (`DefersEvents.handle_deferred`): the ack waits only for the store. `event_id` is
+    required: it is what a platform's retry is recognised by."""
+
+    platform: str
+    payload: dict[str, Any]
+
+
 InboundEvent = (
     AnswerPosted
     | AnswerEdited
@@ -118,6 +129,7 @@ InboundEvent = (
     | DirectMessage
     | HomeOpened
     | Reconnected
+    | Deferred
 )
 
 
@@ -149,6 +161,18 @@ class Button:
     label: str
     action_id: str
     value: str = ""
+
+
+COMMAND_BUTTON = "drill_"
+"""A button whose action id starts with this runs the `/drill` command named by the rest, with
+the button's value as its arguments: adapters turn the click into a `CommandInvoked`."""
+
+
+def button_command(action_id: str, value: str) -> tuple[str, tuple[str, ...]] | None:
+    """The `/drill` command a clicked button runs, as (name, args); None for other buttons."""
+    if not action_id.startswith(COMMAND_BUTTON):
+        return None
+    return action_id.removeprefix(COMMAND_BUTTON), tuple(value.split())
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.domain import AnswerPosted, Card, ChannelRef, InboundEvent, MessageRef, Reaction, UserRef
 
 EventHandler = Callable[[InboundEvent], Awaitable[Card | None]]
 """Handles one inbound event; the card it returns is the private reply to a command."""
+
+
+@runtime_checkable
+class DefersEvents(Protocol):
+    """An adapter whose platform wants a quick ack: it hands events over as `Deferred` (stored,
+    then acked) and gets each back here, after the ack, to parse and deliver as usual."""
+
+    platform: str
+
+    async def handle_deferred(self, payload: dict[str, Any]) -> None: ...
 
 
 class ChatAdapter(Protocol):
@@ -57,6 +67,13 @@ class ChatAdapter(Protocol):
         self, user: UserRef, card: Card, filename: str, content: bytes
     ) -> MessageRef | None:
         """A file for `user` alone, by direct message, with `card` as its message."""
+        ...
+
+    async def post_file(
+        self, channel: ChannelRef, card: Card, filename: str, content: bytes
+    ) -> MessageRef | None:
+        """A file for everyone in `channel` (an image shown as such), with `card` as its
+        message."""
         ...
 
     async def react(self, message: MessageRef, reaction: Reaction) -> None: ...

@@ -16,6 +16,7 @@ from bot.domain import (
     Card,
     ChannelRef,
     CommandInvoked,
+    Deferred,
     DirectMessage,
     HomeOpened,
     InboundEvent,
@@ -24,12 +25,15 @@ from bot.domain import (
 from bot.services import cards
 from bot.services.admin import AdminService
 from bot.services.answers import AnswerService
+from bot.services.attempts import AttemptService
 from bot.services.channels import ChannelService
 from bot.services.closing import RoundCloser
 from bot.services.export import ExportService, to_json
+from bot.services.inbox import Inbox
 from bot.services.interview import InterviewService
 from bot.services.leaderboard import LeaderboardService, Period
 from bot.services.messenger import Messenger
+from bot.services.recap import RecapService
 from bot.services.review import ReviewService
 from bot.services.round_views import RoundViews
 from bot.services.rounds import RoundService
@@ -59,6 +63,7 @@ class Router:
         closer: RoundCloser,
         views: RoundViews,
         answers: AnswerService,
+        attempts: AttemptService,
         channels: ChannelService,
         leaderboard: LeaderboardService,
         admin: AdminService,
@@ -66,10 +71,13 @@ class Router:
         interviews: InterviewService,
         review: ReviewService,
         squads: SquadService,
+        recaps: RecapService,
         export: ExportService,
         messenger: Messenger,
         background: Background,
+        inbox: Inbox | None = None,
     ) -> None:
+        self._inbox = inbox
         self._messenger = messenger
         self._background = background
         self._clock = clock
@@ -82,6 +90,7 @@ class Router:
         self._stats = stats
         self._interviews = interviews
         self._squads = squads
+        self._recaps = recaps
         self._export = export
         self._commands: dict[str, CommandHandler] = {
             "today": self._today,
@@ -97,6 +106,9 @@ class Router:
             "contest": review.contest,
             "squad": self._squad,
             "export": self._export_command,
+            "recap": self._recap,
+            "replace": attempts.replace,
+            "keep": attempts.keep,
         }
         configure: dict[str, AdminCommand] = {
             "schedule": admin.schedule,
@@ -164,6 +176,11 @@ class Router:
                 stats = await self._stats.for_user(event.user)
                 rounds = await self._views.open_rounds(event.user.platform, event.user.team_id)
                 return cards.home_card(stats, rounds)
+            case Deferred():
+                if self._inbox is None:
+                    raise RuntimeError("a deferred event, but no inbox to store it in")
+                await self._inbox.put(event)
+                return None
             case Reconnected():
                 self._background.spawn(
                     self._answers.catch_up_all(event.platform),
@@ -202,9 +219,11 @@ class Router:
             return cards.notice(
                 "Delete your OpsDrill data?",
                 "This removes every answer, grade and leaderboard entry of yours in this "
-                "workspace, for good. To go ahead, run `/drill forget-me confirm`.",
+                "workspace, your squad membership and your mentions in stored recaps, for good. "
+                "To go ahead, run `/drill forget-me confirm`.",
             )
         removed = await self._stats.forget(event.user)
+        await self._recaps.forget(event.user)
         self._answers.forget_member(event.user)
         return cards.notice(
             "Your OpsDrill data is deleted",
@@ -246,6 +265,11 @@ class Router:
         self._background.spawn(
             self._messenger.send_file(event.user, card, name, content), what="an export file"
         )
+
+    async def _recap(self, event: CommandInvoked) -> Card:
+        """`/drill recap [day <weekday>|off]`: admins post or move it, members see it."""
+        admin = await self._channels.is_admin(event.user, event.channel)
+        return await self._recaps.command(event.channel, event.user, event.args, admin=admin)
 
     async def _squad(self, event: CommandInvoked) -> Card:
         action = event.args[0].lower() if event.args else ""

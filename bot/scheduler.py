@@ -23,7 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.schedule import Schedule
+from bot.services import inbox
 from bot.services.interview import InterviewService
+from bot.services.recap import RecapService
 from bot.services.rounds import RoundService, schedule_of
 from bot.storage import repo
 from bot.storage.models import Channel
@@ -40,12 +42,14 @@ class RoundScheduler:
         clock: Clock,
         rounds: RoundService,
         interviews: InterviewService | None = None,
+        recaps: RecapService | None = None,
         sweep_every: timedelta = timedelta(minutes=5),
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._rounds = rounds
         self._interviews = interviews
+        self._recaps = recaps
         self._sweep_every = sweep_every
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
@@ -72,8 +76,10 @@ class RoundScheduler:
         self._scheduler.start()
 
     async def sweep(self) -> None:
-        """Bring every channel up to date, end idle mock interviews, forget old event marks."""
+        """Bring every channel up to date, post the weekly recaps due, end idle mock
+        interviews, forget old event marks."""
         await self._rounds.sync_all()
+        await self._post_recaps()
         if self._interviews is not None:
             try:
                 await self._interviews.expire_idle()
@@ -82,8 +88,9 @@ class RoundScheduler:
         try:
             async with self._sessions.begin() as session:
                 await repo.prune_processed_events(session, self._clock.now() - KEEP_EVENT_MARKS)
+                await inbox.prune(session, self._clock.now() - inbox.KEEP_DONE)
         except Exception:
-            log.exception("could not prune handled-event marks")
+            log.exception("could not prune handled-event marks and inbox rows")
 
     async def stop(self) -> None:
         if self._scheduler.running:
@@ -161,6 +168,16 @@ class RoundScheduler:
             batch = sorted(self._due)
             self._due.clear()
             await self._rounds.sync_channels(batch)
+            await self._post_recaps()
+
+    async def _post_recaps(self) -> None:
+        """The weekly recaps due, after the rounds (drawn and posted in the background)."""
+        if self._recaps is None:
+            return
+        try:
+            await self._recaps.sync_all()
+        except Exception:
+            log.exception("could not post the weekly recaps due")
 
 
 @lru_cache(maxsize=4096)

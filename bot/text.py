@@ -54,6 +54,11 @@ def scrub(text: str) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    """Shorten text for display, marking the cut."""
+    """Shorten text for display, marking the cut; a cut falls between words where it can."""
     text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if not text[limit - 1].isspace() and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:-") + "…"

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-OPSDRILL = Path(sys.executable).parent / "opsdrill"
+from tests.terminal import opsdrill
 
 
 def _mock(args: list[str], tmp_path: Path, lines: list[str]) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OPSDRILL_", "SLACK_", "DISCORD_", "ANTHROPIC_"))
-    }
-    env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'opsdrill.db'}", "COLUMNS": "100"}
-    return subprocess.run(
-        [str(OPSDRILL), "mock", *args], cwd=tmp_path, env=env, input="\n".join(lines) + "\n",
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    return opsdrill(["mock", *args], tmp_path, lines)
 
 
 def test_mock_plays_an_interview_in_the_terminal_to_a_scorecard(tmp_path: Path) -> None:
@@ -49,3 +38,12 @@ def test_mock_with_an_unknown_topic_says_what_would_work(tmp_path: Path) -> None
     assert result.returncode == 1
     assert "Unknown topic" in result.stdout and "monitoring" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_one_topic_scorecard_names_the_topic_once(tmp_path: Path) -> None:
+    answer = "I would alert on drift of the input features against the training baseline."
+    result = _mock(["--topic", "monitoring", "--questions", "1"], tmp_path, [answer, "stop"])
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Partial scorecard" in out and "Topic " in out
+    assert "Strongest topic" not in out and "Weakest topic" not in out

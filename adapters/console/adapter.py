@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rich.console import Console
 
 from adapters.console.render import render_card
 from adapters.memory import MemoryAdapter, Sent
-from bot.domain import Card, MessageRef, Reaction, UserRef
+from bot.domain import Card, ChannelRef, MessageRef, Reaction, UserRef
 
 _EMOJI = {Reaction.RECEIVED: "👀", Reaction.GRADED: "✅", Reaction.REJECTED: "🚫"}
 
@@ -34,7 +34,7 @@ class ConsoleAdapter(MemoryAdapter):
         where = "#" + self.channel_names.get(
             sent.message.channel.channel_id, sent.message.channel.channel_id
         )
-        if sent.kind == "post":
+        if sent.kind in ("post", "upload"):
             subtitle, style = f"OpsDrill in {where}", "cyan"
         elif sent.kind == "dm":
             subtitle, style = "direct message", "green"
@@ -49,9 +49,15 @@ class ConsoleAdapter(MemoryAdapter):
         self, user: UserRef, card: Card, filename: str, content: bytes
     ) -> MessageRef | None:
         """Saved under ./opsdrill-files/ (the terminal has no DMs to attach it to)."""
-        path = await asyncio.to_thread(_save, Path("opsdrill-files") / Path(filename).name, content)
-        saved = Card(title=card.title, body=f"{card.body}\nSaved to {path.resolve()}".strip())
-        return await super().send_file(user, saved, filename, content)
+        return await super().send_file(user, await _saved(card, filename, content), filename,
+                                       content)  # fmt: skip
+
+    async def post_file(
+        self, channel: ChannelRef, card: Card, filename: str, content: bytes
+    ) -> MessageRef | None:
+        """Saved under ./opsdrill-files/ as well; the card says where."""
+        return await super().post_file(channel, await _saved(card, filename, content), filename,
+                                       content)  # fmt: skip
 
     def show(self, card: Card | None) -> None:
         """Draw a command's private response."""
@@ -59,6 +65,12 @@ class ConsoleAdapter(MemoryAdapter):
             self.console.print(
                 render_card(card, self.names, style="green", subtitle="only visible to you")
             )
+
+
+async def _saved(card: Card, filename: str, content: bytes) -> Card:
+    """`content` written to ./opsdrill-files/`filename`; `card` saying where it is."""
+    path = await asyncio.to_thread(_save, Path("opsdrill-files") / Path(filename).name, content)
+    return replace(card, body=f"{card.body}\nSaved to {path.resolve()}".strip())
 
 
 def _save(path: Path, content: bytes) -> Path:

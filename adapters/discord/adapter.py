@@ -19,6 +19,7 @@ from adapters.discord.bot import PLATFORM, make_bot, thread_answer
 from adapters.discord.render import (
     NO_PINGS,
     AnswerPrivately,
+    CommandButton,
     carries_key,
     embed,
     message_kwargs,
@@ -85,7 +86,7 @@ class DiscordAdapter:
             # A plain Bot connects straight to Discord's gateway unless told where it is.
             _, url, _ = await self.bot.http.get_bot_gateway()
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
-        self.bot.add_dynamic_items(AnswerPrivately)  # the button outlives restarts
+        self.bot.add_dynamic_items(AnswerPrivately, CommandButton)  # buttons outlive restarts
         if self._settings.discord_sync_commands:
             await sync_commands(self.bot, self._settings.discord_sync_guild)
         self._task = asyncio.create_task(self.bot.connect(reconnect=True))
@@ -221,6 +222,16 @@ class DiscordAdapter:
     ) -> MessageRef | None:
         """A DM with the file attached (the same closed-DMs handling as any DM)."""
         return await self.send_dm(user, card, file=(filename, content))
+
+    async def post_file(
+        self, channel: ChannelRef, card: Card, filename: str, content: bytes
+    ) -> MessageRef | None:
+        """The card as an embed showing the file (`attachment://<filename>`) as its image."""
+        target = await self._channel(int(channel.channel_id))
+        kwargs = message_kwargs(card)
+        kwargs["embed"].set_image(url=f"attachment://{filename}")
+        sent = await target.send(**kwargs, file=discord.File(io.BytesIO(content), filename))
+        return MessageRef(channel, str(sent.id))
 
     async def send_dm(
         self, user: UserRef, card: Card, *, file: tuple[str, bytes] | None = None

@@ -216,6 +216,11 @@ class DrillCog(commands.Cog):
     ) -> None:
         await self.command(interaction, "squad", action, name, *people.split())
 
+    @drill.command(name="recap", description="The weekly recap: admins post it, you see it")
+    @app_commands.describe(day="(admins) the recap's weekday, or off")
+    async def recap(self, interaction: discord.Interaction[Any], day: str = "") -> None:
+        await self.command(interaction, "recap", *(("day", day) if day else ()))
+
     @drill.command(name="export", description="Your data as a JSON file by DM")
     @app_commands.describe(channel="(admins) this channel's rounds and scores as CSV instead")
     async def export(self, interaction: discord.Interaction[Any], channel: bool = False) -> None:
@@ -254,6 +259,14 @@ class DrillCog(commands.Cog):
     ) -> None:
         target = _answer_target(person, link)
         await self.command(interaction, "audit", target)
+
+    @drill.command(name="replace", description="Count your new attempt instead of your answer")
+    async def replace(self, interaction: discord.Interaction[Any]) -> None:
+        await self.command(interaction, "replace")
+
+    @drill.command(name="keep", description="Keep your answer; the new attempt does not count")
+    async def keep(self, interaction: discord.Interaction[Any]) -> None:
+        await self.command(interaction, "keep")
 
     @drill.command(name="post", description="(admins) Post today's question now")
     async def post(self, interaction: discord.Interaction[Any]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import discord
 
-from bot.domain import ANSWER_PRIVATELY, Card
+from bot.domain import ANSWER_PRIVATELY, COMMAND_BUTTON, Button, Card, button_command
 
 log = logging.getLogger(__name__)
 
@@ -54,21 +54,33 @@ def posted_key(message: discord.Message) -> str | None:
     return None
 
 
-class AnswerPrivately(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=re.escape(ANSWER_PRIVATELY_ID) + r"(?::(?P<key>.+))?",
-):
-    """The "Answer privately" button. Registered with `add_dynamic_items`, discord.py knows it
-    by its custom_id on any message, before or after a restart, whatever key the id carries;
-    a click opens the answer form (the cog's `open_private_answer`)."""
+def button_id(button: Button) -> str:
+    """A button's custom_id: a button that runs a `/drill` command carries its arguments,
+    since Discord hands back only the custom_id (100 characters at most)."""
+    if button.value and button_command(button.action_id, button.value) is not None:
+        return f"{button.action_id}:{button.value}"[:100]
+    return button.action_id
 
-    def __init__(self, key: str | None = None, *, label: str = "Answer privately") -> None:
+
+def clicked_command(custom_id: object) -> tuple[str, tuple[str, ...]] | None:
+    """The `/drill` command a clicked button runs (see `button_id`), if it runs one."""
+    if not isinstance(custom_id, str):
+        return None
+    action_id, _, value = custom_id.partition(":")
+    return button_command(action_id, value)
+
+
+class _CogButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"(?!)",  # a base only: never matches
+):
+    """A button discord.py recognises by its custom_id on any message, before or after a
+    restart (registered with `add_dynamic_items`); a click goes to the cog."""
+
+    def __init__(self, custom_id: str, label: str) -> None:
         super().__init__(
-            discord.ui.Button(
-                label=label, custom_id=answer_privately_id(key), style=discord.ButtonStyle.primary
-            )
+            discord.ui.Button(label=label, custom_id=custom_id, style=discord.ButtonStyle.primary)
         )
-        self.key = key
 
     @classmethod
     async def from_custom_id(
@@ -77,15 +89,53 @@ class AnswerPrivately(
         item: discord.ui.Item[Any],
         match: re.Match[str],
         /,
-    ) -> AnswerPrivately:
-        return cls(match["key"], label=getattr(item, "label", None) or "Answer privately")
+    ) -> _CogButton:
+        return cls._clicked(match, str(getattr(item, "label", None) or ""))
+
+    @classmethod
+    def _clicked(cls, match: re.Match[str], label: str) -> _CogButton:
+        raise NotImplementedError
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         cog: Any = interaction.client.get_cog("DrillCog")
         if cog is None:
-            log.warning("Discord: an answer button was clicked before the bot was ready")
+            log.warning("Discord: a button was clicked before the bot was ready")
             return
+        await self.clicked(cog, interaction)
+
+    async def clicked(self, cog: Any, interaction: discord.Interaction[Any]) -> None:
+        raise NotImplementedError
+
+
+class AnswerPrivately(_CogButton, template=re.escape(ANSWER_PRIVATELY_ID) + r"(?::(?P<key>.+))?"):
+    """ "Answer privately", whatever key its post carries: opens the answer form."""
+
+    def __init__(self, key: str | None = None, *, label: str = "Answer privately") -> None:
+        super().__init__(answer_privately_id(key), label)
+
+    @classmethod
+    def _clicked(cls, match: re.Match[str], label: str) -> _CogButton:
+        return cls(match["key"], label=label or "Answer privately")
+
+    async def clicked(self, cog: Any, interaction: discord.Interaction[Any]) -> None:
         await cog.open_private_answer(interaction)
+
+
+class CommandButton(_CogButton, template=re.escape(COMMAND_BUTTON) + r".+"):
+    """A button that runs a `/drill` command (e.g. Replace / Keep on a new attempt's prompt);
+    its custom_id carries the command (see `button_id`)."""
+
+    def __init__(self, custom_id: str, *, label: str = "OK") -> None:
+        super().__init__(custom_id, label)
+
+    @classmethod
+    def _clicked(cls, match: re.Match[str], label: str) -> _CogButton:
+        return cls(match.group(0), label=label or "OK")
+
+    async def clicked(self, cog: Any, interaction: discord.Interaction[Any]) -> None:
+        command = clicked_command(self.custom_id)
+        if command is not None:
+            await cog.command(interaction, command[0], *command[1])
 
 
 class CardButtons(discord.ui.View):
@@ -97,12 +147,14 @@ class CardButtons(discord.ui.View):
         for b in card.buttons:
             if b.action_id == ANSWER_PRIVATELY:
                 self.add_item(AnswerPrivately(key, label=b.label))
-                continue
-            self.add_item(
-                discord.ui.Button(
-                    label=b.label, custom_id=b.action_id, style=discord.ButtonStyle.primary
+            elif clicked_command(button_id(b)) is not None:
+                self.add_item(CommandButton(button_id(b), label=b.label))
+            else:
+                self.add_item(
+                    discord.ui.Button(
+                        label=b.label, custom_id=b.action_id, style=discord.ButtonStyle.primary
+                    )
                 )
-            )
 
 
 def message_kwargs(card: Card, *, key: str | None = None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -18,18 +19,17 @@ from aiohttp import web
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.app.async_server import AsyncSlackAppServer
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
-from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.slack import blocks, history
+from adapters.slack import blocks, history, installations
 from adapters.slack.guard import events_guard
 from adapters.slack.lazy import TrackedLazyRunner
 from adapters.slack.limits import PacedWebClient, SlackLimits
 from adapters.slack.payloads import (
     PRIVATE_ANSWER_VIEW,
     answer_event,
+    command_button_event,
     command_event,
     private_answer_event,
     private_answer_modal,
@@ -39,9 +39,11 @@ from bot.background import Background
 from bot.config import Settings
 from bot.domain import (
     ANSWER_PRIVATELY,
+    COMMAND_BUTTON,
     AnswerPosted,
     Card,
     ChannelRef,
+    Deferred,
     DirectMessage,
     HomeOpened,
     MessageRef,
@@ -61,7 +63,7 @@ EMOJI = {
 }
 SCOPES = [
     "commands", "chat:write", "reactions:write", "users:read", "channels:history",
-    "groups:history", "im:history", "im:write",
+    "groups:history", "im:history", "im:write", "files:write",
 ]  # fmt: skip
 
 
@@ -248,14 +250,21 @@ class SlackAdapter:
         self, user: UserRef, card: Card, filename: str, content: bytes
     ) -> MessageRef | None:
         """Uploaded with files_upload_v2 (scope `files:write`) into the DM with `user`."""
-        channel = await self._dm_channel(user)
-        client = await self._client_for(user.team_id)
+        return await self.post_file(await self._dm_channel(user), card, filename, content)
+
+    async def post_file(
+        self, channel: ChannelRef, card: Card, filename: str, content: bytes
+    ) -> MessageRef | None:
+        """Uploaded with files_upload_v2 (scope `files:write`) and shared in `channel`, with
+        the card's text as its comment."""
+        client = await self._client_for(channel.team_id)
         response = await client.files_upload_v2(
             channel=channel.channel_id,
             filename=filename,
             title=card.title,
             content=content,
-            initial_comment=blocks.fallback_text(card),
+            alt_txt=card.body[:1000] or card.title,
+            initial_comment=blocks.card_text(card),
         )
         uploaded = response.get("files") or [{}]
         return MessageRef(channel, str(uploaded[0].get("id", "")))
@@ -286,14 +295,26 @@ class SlackAdapter:
         self.app.event("app_home_opened")(ack=_ack, lazy=[self._on_home])
         self.app.command("/drill")(ack=_ack, lazy=[self._on_command])
         self.app.action(ANSWER_PRIVATELY)(ack=_ack, lazy=[self._on_answer_button])
+        self.app.action(re.compile("^" + COMMAND_BUTTON))(ack=_ack, lazy=[self._on_command_button])
         self.app.view(PRIVATE_ANSWER_VIEW)(self._on_private_answer)
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        """Runs before the ack: parse and store, nothing else (names are looked up after)."""
-        team_id = _team_of(body)
+        """Runs before the ack: a message the core may want is stored as it came, nothing
+        else; `handle_deferred` takes it from there once Slack has its ack."""
+        if answer_event(body, event, team_id=_team_of(body), author_name="") is None:
+            return
+        await self._deliver(
+            Deferred(platform=PLATFORM, event_id=_event_key(body, event), payload=body)
+        )
+
+    async def handle_deferred(self, payload: dict[str, Any]) -> None:
+        """A stored message event, after its ack: parsed and delivered to the core; names are
+        looked up on the side, a DM's reply posted."""
+        event = payload.get("event") or {}
+        team_id = _team_of(payload)
         author = str((event.get("message") or event).get("user", ""))
         name = self._names.get((team_id, author), "")
-        core = answer_event(body, event, team_id=team_id, author_name=name)
+        core = answer_event(payload, event, team_id=team_id, author_name=name)
         if core is None:
             return
         card = await self._deliver(core)
@@ -315,13 +336,15 @@ class SlackAdapter:
 
     async def _on_command(self, body: dict[str, Any], respond: Any) -> None:
         card = await self._deliver(command_event(body, user_name=body.get("user_name", "")))
-        if card is not None:
-            await respond(
-                text=blocks.fallback_text(card),
-                blocks=blocks.card_blocks(card),
-                response_type="ephemeral",
-                replace_original=False,
-            )
+        await _respond_privately(respond, card, replace=False)
+
+    async def _on_command_button(self, body: dict[str, Any], respond: Any) -> None:
+        """A button that runs a `/drill` command (Replace / Keep on a new attempt's prompt):
+        its answer takes the place of the private message the button was on."""
+        user_id = str((body.get("user") or {}).get("id", ""))
+        event = command_button_event(body, user_name=self._names.get((_team_of(body), user_id), ""))
+        card = await self._deliver(event) if event is not None else None
+        await _respond_privately(respond, card, replace=True)
 
     async def _on_answer_button(self, body: dict[str, Any]) -> None:
         client = await self._client_for(_team_of(body))
@@ -371,8 +394,8 @@ class SlackAdapter:
             client_id=client_id,
             client_secret=_secret(self._settings.slack_client_secret),
             scopes=SCOPES,
-            installation_store=AsyncSQLAlchemyInstallationStore(client_id, self._engine),
-            state_store=AsyncSQLAlchemyOAuthStateStore(600, self._engine),
+            installation_store=installations.installation_store(client_id, self._engine),
+            state_store=installations.state_store(self._engine),
         )
 
     async def _client_for(self, team_id: str) -> AsyncWebClient:
@@ -407,6 +430,18 @@ async def _ack(ack: Any) -> None:
     await ack()
 
 
+async def _respond_privately(respond: Any, card: Card | None, *, replace: bool) -> None:
+    """Answer a command or a click with an ephemeral card (`replace`: in place of the message
+    the click came from)."""
+    if card is not None:
+        await respond(
+            text=blocks.fallback_text(card),
+            blocks=blocks.card_blocks(card),
+            response_type="ephemeral",
+            replace_original=replace,
+        )
+
+
 async def _healthz(_: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
@@ -414,6 +449,17 @@ async def _healthz(_: web.Request) -> web.Response:
 def _team_of(body: dict[str, Any]) -> str:
     team = body.get("team_id") or (body.get("team") or {}).get("id")
     return str(team or (body.get("user") or {}).get("team_id") or "")
+
+
+def _event_key(body: dict[str, Any], event: dict[str, Any]) -> str:
+    """Slack's event id, which its retries repeat; for a payload without one, the message's
+    own coordinates (channel, ts, what happened to it)."""
+    if body.get("event_id"):
+        return str(body["event_id"])
+    message = event.get("message") or event.get("previous_message") or {}
+    parts = (event.get("channel"), event.get("subtype"), event.get("ts"), message.get("ts"),
+             (message.get("edited") or {}).get("ts"))  # fmt: skip
+    return "message:" + ":".join(str(part or "") for part in parts)
 
 
 def _secret(value: Any) -> str:

@@ -89,6 +89,14 @@ def fallback_text(card: Card) -> str:
     return escape(f"{card.title}: {first}" if first else card.title)[:300]
 
 
+def card_text(card: Card) -> str:
+    """The whole card as one mrkdwn message (a file's comment has no blocks)."""
+    parts = [f"*{escape(card.title)}*", escape(card.body)]
+    parts += [f"*{escape(f.label)}*\n{escape(f.value)}" for f in card.fields]
+    parts.append(f"_{escape(card.footer)}_" if card.footer else "")
+    return "\n\n".join(p for p in parts if p)[:SECTION_LIMIT]
+
+
 def home_view(card: Card) -> dict[str, Any]:
     return {"type": "home", "blocks": card_blocks(card)}
 

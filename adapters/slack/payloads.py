@@ -15,6 +15,7 @@ from bot.domain import (
     DirectMessage,
     MessageRef,
     UserRef,
+    button_command,
 )
 from bot.text import MAX_ANSWER_CHARS
 
@@ -92,6 +93,25 @@ def command_event(body: dict[str, Any], *, user_name: str) -> CommandInvoked:
         user_name=user_name,
         name=name,
         args=tuple(args),
+    )
+
+
+def command_button_event(body: dict[str, Any], *, user_name: str) -> CommandInvoked | None:
+    """A click on a button that runs a `/drill` command, as that command; None otherwise."""
+    actions = body.get("actions") or [{}]
+    command = button_command(str(actions[0].get("action_id", "")), str(actions[0].get("value", "")))
+    if command is None:
+        return None
+    team_id = str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id"))
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id", ""
+    )
+    return CommandInvoked(
+        channel=ChannelRef(PLATFORM, team_id, str(channel)),
+        user=UserRef(PLATFORM, team_id, str((body.get("user") or {}).get("id", ""))),
+        user_name=user_name,
+        name=command[0],
+        args=command[1],
     )
 
 

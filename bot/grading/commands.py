@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
 from bot.config import Settings
 from bot.grading.base import Grade, Grader
-from bot.grading.evaluate import evaluate, load_labelled
+from bot.grading.evaluate import LabelledSet, evaluate, load_labelled
 from bot.questions.bank import Bank, BankError, load_bank
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.models import Grade as GradeRow
@@ -140,8 +143,9 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Grade a labelled set and print how the grader agrees with the gold scores."""
+    labelled = _labelled(file)
     _, bank, grader = _setup()
-    report = asyncio.run(evaluate(load_labelled(file), bank, grader))
+    report = asyncio.run(evaluate(labelled, bank, grader))
     summary = {"grader": grader.id, **report.summary()}
     if as_json:
         typer.echo(json.dumps(summary))
@@ -155,6 +159,27 @@ def eval_command(
     for key, label in labels.items():
         table.add_row(label, str(summary[key]))
     console.print(table)
+
+
+def _labelled(path: Path) -> LabelledSet:
+    """The labelled set in `path`, or one line saying why it cannot be read (exit code 2)."""
+    try:
+        return load_labelled(path)
+    except OSError as exc:
+        problem = f"cannot read {path}: {exc.strerror}; `examples/eval.yaml` shows the format"
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = f"{path} is not YAML{where}: {getattr(exc, 'problem', None) or exc}"
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        at = ".".join(str(p) for p in first["loc"]) or "the top level"
+        problem = (
+            f"{path} is not a labelled set: {first['msg']} at {at}; "
+            "`examples/eval.yaml` shows the format"
+        )
+    err.print(f"[red]{escape(problem)}[/red]", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections import Counter
 from pathlib import Path
@@ -11,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from bot.config import SHIPPED_QUESTIONS, Settings
 from bot.questions.bank import Bank, BankError, load_bank
@@ -89,11 +91,30 @@ def list_questions(
         ]
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("id", "category", "difficulty", "prompt", show_lines=False)
-    for q in sorted(chosen, key=lambda q: (q.category.value, q.difficulty.value, q.id)):
-        table.add_row(q.id, q.category.value, q.difficulty.value, q.prompt)
-    console.print(table)
+    ordered = sorted(chosen, key=lambda q: (q.category.value, q.difficulty.value, q.id))
+    console.print(_table(ordered))
     console.print(_summary(chosen))
+
+
+def _table(questions: list[Question]) -> Table:
+    """Ids whole (people copy them into `show`); on a narrow terminal the category and
+    difficulty go above the prompt so the prompt keeps a readable width."""
+    id_width = max((len(q.id) for q in questions), default=2)
+    if console.width >= id_width + 90:
+        table = Table()
+        table.add_column("id", no_wrap=True, min_width=id_width)
+        for name in ("category", "difficulty", "prompt"):
+            table.add_column(name)
+        for q in questions:
+            table.add_row(q.id, q.category.value, q.difficulty.value, q.prompt)
+        return table
+    table = Table(box=None, padding=(0, 1))
+    table.add_column("id", no_wrap=True, min_width=id_width, style="bold")
+    table.add_column("question")
+    for q in questions:
+        about = Text(f"{q.category.value} · {q.difficulty.value}\n", style="dim")
+        table.add_row(q.id, about + Text(q.prompt))
+    return table
 
 
 def _summary(questions: list[Question]) -> str:
@@ -103,13 +124,22 @@ def _summary(questions: list[Question]) -> str:
 
 
 @app.command()
-def show(question_id: Annotated[str, typer.Argument(help="The question's id.")]) -> None:
+def show(
+    question_id: Annotated[str, typer.Argument(help="The question's id.")],
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="The whole question as JSON, in the bank's own schema."),
+    ] = False,
+) -> None:
     """Everything about one question: prompt, rubric, model answer, follow-ups."""
     bank = _bank()
     q = bank.get(question_id)
     if q is None:
-        err.print(f"[red]no question with id {question_id!r}[/red]; `opsdrill questions list`")
+        err.print(_not_found(question_id, bank), highlight=False, soft_wrap=True)
         raise typer.Exit(1)
+    if as_json:
+        typer.echo(q.model_dump_json(indent=2))
+        return
     console.rule(f"[bold]{q.id}[/bold] · {q.category.label} · {q.difficulty.value}")
     if q.context:
         console.print(q.context, style="italic")
@@ -129,6 +159,16 @@ def show(question_id: Annotated[str, typer.Argument(help="The question's id.")])
     console.print(
         f"\n[dim]tags: {', '.join(q.tags)} · version {q.version} · {bank.sources[q.id]}[/dim]"
     )
+
+
+def _not_found(question_id: str, bank: Bank) -> str:
+    """The miss, with the closest ids when some are close enough to be a typo."""
+    ids = [q.id for q in bank.eligible()]
+    close = difflib.get_close_matches(question_id, ids, n=3, cutoff=0.6)
+    if not close:
+        close = [i for i in ids if question_id.lower() in i][:3]
+    hint = f"did you mean {' or '.join(close)}?" if close else "`opsdrill questions list`"
+    return f"[red]No question with id {escape(question_id)!r}[/red]: {hint}"
 
 
 @app.command()

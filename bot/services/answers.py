@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -19,14 +21,36 @@ from bot.domain import (
     Reaction,
     UserRef,
 )
-from bot.services import cards
+from bot.services import cards, replies
+from bot.services.attempts import count_answer
 from bot.services.grading import GradingService, enqueue
 from bot.services.messenger import Messenger
+from bot.services.parts import head_of, joined, joins, own_text, replies_of
+from bot.services.replies import (
+    CANDIDATE,
+    COUNTED,
+    DECLINED,
+    DISCUSSION,
+    PART,
+    SUPERSEDED,
+    WITHDRAWN,
+)
 from bot.storage import repo, tally
-from bot.storage.models import Answer, Entry, GradingJob, Round
+from bot.storage.db import DURABLE
+from bot.storage.models import Answer, Entry, GradingJob, Member, Round
 from bot.text import MAX_ANSWER_CHARS, scrub
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Taken:
+    """What became of a reply: stored as `kind` (None: not stored), or refused; and any hint
+    owed to its author."""
+
+    kind: str | None = None
+    refusal: Card | None = None
+    hint: Card | None = None
 
 
 class AnswerService:
@@ -39,9 +63,13 @@ class AnswerService:
         grading: GradingService,
         background: Background,
         edit_quiet: timedelta = timedelta(0),
+        join_windows: Mapping[str, timedelta] | None = None,
     ) -> None:
         self._sessions = sessions
         self._edit_quiet = edit_quiet
+        # Per platform: how soon after the previous part a person's next message in the thread
+        # is joined into the same answer (where messages are short: Discord).
+        self._join_windows = dict(join_windows or {})
         self._clock = clock
         self._messenger = messenger
         self._grading = grading
@@ -52,58 +80,122 @@ class AnswerService:
         self._members: dict[UserRef, tuple[int, str]] = {}
 
     async def accept_answer(self, event: AnswerPosted) -> Card | None:
-        """Store the answer and its grading job in one transaction and return: the caller
-        acknowledges the platform only then. Reactions and notices follow in the background."""
+        """Store the reply, by the rule of bot.services.replies (an answer, a new attempt, a
+        part of an answer, or discussion), with any grading job, in one transaction, and
+        return: the caller acknowledges the platform only then. Reactions and notices follow
+        in the background."""
         text = scrub(event.text)
-        problem = _check_text(text)
         now = self._clock.now()
-        refusal: Card | None = None
         async with self._sessions.begin() as session:
+            if event.private:  # acknowledged (the modal closes) as soon as this commits
+                await session.connection(execution_options={DURABLE: True})
             rnd = await repo.round_for_thread(
                 session, event.thread.channel, event.thread.message_id
             )
             if rnd is None:
                 return None  # a thread that is not a round: not ours to judge
-            if problem:
-                refusal = cards.notice("Answer not accepted", problem, refused=True)
-            elif rnd.status != "open" or _written_at(event, now) >= rnd.closes_at:
-                refusal = _closed_notice()
+            if rnd.status != "open" or _written_at(event, now) >= rnd.closes_at:
+                taken = await _after_close(session, rnd, event, text)
             else:
-                member_id = await self._member_id(session, event.author, event.author_name, now)
-                answer_id = await repo.insert_ignoring_conflict(
-                    session,
-                    Answer,
-                    {
-                        "round_id": rnd.id,
-                        "member_id": member_id,
-                        "message_id": event.message.message_id,
-                        "text": text,
-                        "private": event.private,
-                        "status": "counted",
-                        "revision": 1,
-                        "submitted_at": now,
-                    },
-                    conflict=["round_id", "message_id"],
+                taken = await self._store_reply(session, rnd, event, text, now)
+        return self._follow_up(event, taken)
+
+    async def _store_reply(
+        self, session: AsyncSession, rnd: Round, event: AnswerPosted, text: str, now: datetime
+    ) -> _Taken:
+        member_id = await self._member_id(session, event.author, event.author_name, now)
+        mine = await replies_of(session, rnd.id, member_id)
+        counted = next((a for a in mine if a.status == COUNTED), None)
+        window = self._join_windows.get(event.thread.channel.platform)
+        attempt = None if event.private else replies.new_attempt(text)
+        # Parts join only as they arrive: messages read back after downtime stand alone.
+        live = window is not None and now - _written_at(event, now) <= window
+        head = joins(mine, now, window) if live and attempt is None and not event.private else None
+        body = text if attempt is None else attempt
+        if head is not None and text.strip() and not replies.is_short(text):
+            kind = PART  # ("+1" right after one's own answer is still talk)
+            own = own_text(head, mine)
+            problem = _check_text(joined(own, mine, head, extra=text))
+        elif event.private or attempt is not None:
+            kind = COUNTED if counted is None else CANDIDATE
+            problem = _check_text(body)
+        elif counted is not None or (text.strip() and replies.is_short(text)):
+            kind, problem = DISCUSSION, None
+        else:
+            kind, problem = COUNTED, _check_text(body)
+        if problem:
+            return _Taken(refusal=cards.notice("Answer not accepted", problem, refused=True))
+        answer_id = await repo.insert_ignoring_conflict(
+            session,
+            Answer,
+            {
+                "round_id": rnd.id,
+                "member_id": member_id,
+                "message_id": event.message.message_id,
+                "text": body,
+                "private": event.private,
+                "status": kind,
+                "revision": 1,
+                "submitted_at": now,
+            },
+            conflict=["round_id", "message_id"],
+        )
+        if answer_id is None:
+            return _Taken()  # the platform delivered this message twice
+        delay = timedelta(0) if event.private or window is None else window
+        if kind == COUNTED:
+            await count_answer(session, rnd, member_id, answer_id, now)
+            await enqueue(session, now, answer_id=answer_id, delay=delay)
+        elif kind == CANDIDATE:
+            await session.execute(
+                update(Answer)
+                .where(
+                    Answer.round_id == rnd.id,
+                    Answer.member_id == member_id,
+                    Answer.status == CANDIDATE,
+                    Answer.id != answer_id,
                 )
-                if answer_id is None:
-                    return None  # the platform delivered this message twice
-                await _count(session, rnd, member_id, answer_id, now)
-                await enqueue(session, now, answer_id=answer_id)
-        if refusal is not None:
+                .values(status=DECLINED)
+            )  # only the newest attempt waits for a choice
+            await enqueue(session, now, answer_id=answer_id, delay=delay)
+        elif kind == PART:
+            assert head is not None
+            head.text = joined(own, mine, head, extra=text)
+            await self._changed(session, head, now, delay)
+        else:
+            first = not any(a.status == DISCUSSION for a in mine)
+            return _Taken(
+                hint=replies.discussion_hint(answered=counted is not None) if first else None
+            )
+        return _Taken(kind=kind)
+
+    def _follow_up(self, event: AnswerPosted, taken: _Taken) -> Card | None:
+        if taken.refusal is not None:
             if event.private:
-                return refusal
-            self._tell(event.thread, refusal, event)
+                return taken.refusal
+            self._tell(event.thread, taken.refusal, event)
             self._react(event.message, Reaction.REJECTED)
             return None
+        if taken.hint is not None:
+            self._tell(event.thread, taken.hint, event)
+        if taken.kind is None:
+            return None
         self._grading.wake()
+        if event.private and taken.kind == CANDIDATE:
+            return cards.notice(
+                "New attempt received",
+                "Once it is graded, you are asked whether it should replace your answer.",
+            )
         if event.private:
             return cards.notice("Answer received", "It stays hidden until the reveal.")
         self._react(event.message, Reaction.RECEIVED)
         return None
 
     async def edit_answer(self, event: AnswerEdited) -> None:
-        """An edit before close replaces the answer and its grade; the same edit delivered
-        twice changes nothing."""
+        """An edit before close replaces the text of an answer (or of a new attempt, or of a
+        part) and its grade; an edited discussion reply stays discussion, unless it was a
+        short reply of someone with no answer, edited into one; the same edit delivered twice
+        changes nothing."""
         text = scrub(event.text)
         problem = _check_text(text)
         now = self._clock.now()
@@ -113,29 +205,65 @@ class AnswerService:
                 session, event.thread.channel, event.thread.message_id
             )
             answer = None if rnd is None else await _answer(session, rnd.id, event.message)
-            if rnd is None or answer is None or answer.text == text:
+            if rnd is None or answer is None or answer.status == WITHDRAWN:
+                return
+            mine = await replies_of(session, rnd.id, answer.member_id)
+            head = head_of(mine, answer)
+            own = own_text(head, mine)
+            if (own if answer is head else answer.text) == text:
+                return
+            promoted = (
+                answer.status == DISCUSSION
+                and not any(a.status == COUNTED for a in mine)
+                and not replies.is_short(text)
+                and rnd.status == "open"
+                and now < rnd.closes_at
+            )
+            if promoted and not problem:
+                # a short first reply ("no idea") edited into an answer: now it is the answer,
+                # graded below like any edited one
+                answer.status = COUNTED
+                await count_answer(session, rnd, answer.member_id, answer.id, now)
+            elif head.status not in (COUNTED, CANDIDATE):
+                # discussion, or what no longer counts: the text changes, nothing is graded
+                answer.text, answer.edited_at = text, now
+                if answer is not head:
+                    head.text = joined(own, mine, head)
                 return
             if rnd.status != "open" or now >= rnd.closes_at:
                 refusal = _closed_notice("Edits")
             elif problem:
                 refusal = cards.notice("Edit not accepted", problem)
             else:
-                answer.text = text
-                answer.revision += 1
-                answer.edited_at = now
-                answer.status = "counted"
-                await _count(session, rnd, answer.member_id, answer.id, now)
-                await self._grade_when_quiet(session, answer.id, now)
+                if answer is head:
+                    own = text
+                else:
+                    answer.text = text
+                head.text = joined(own, mine, head)
+                head.edited_at = now
+                await self._changed(session, head, now, self._edit_quiet)
         if refusal is not None:
             self._tell(event.thread, refusal, event)
             return
         self._grading.wake()
 
-    async def _grade_when_quiet(self, session: AsyncSession, answer_id: int, now: datetime) -> None:
-        """Grade the edited answer once edits stop: a job still waiting for it is put off until
-        `edit_quiet` after this edit; otherwise (none, or one already grading the old text,
-        which will not be kept) a new job waits that long."""
-        due = now + self._edit_quiet
+    async def _changed(
+        self, session: AsyncSession, answer: Answer, now: datetime, quiet: timedelta
+    ) -> None:
+        """The answer's text changed: its grade no longer counts, and it is graded again once
+        it stays unchanged for `quiet`."""
+        answer.revision += 1
+        if answer.status == COUNTED:
+            await tally.recount(session, round_id=answer.round_id, member_id=answer.member_id)
+        await self._grade_when_quiet(session, answer.id, now, quiet)
+
+    async def _grade_when_quiet(
+        self, session: AsyncSession, answer_id: int, now: datetime, quiet: timedelta
+    ) -> None:
+        """Grade the changed answer once changes stop: a job still waiting for it is put off
+        until `quiet` after this change; otherwise (none, or one already grading the old
+        text, which will not be kept) a new job waits that long."""
+        due = now + quiet
         moved = await session.execute(
             update(GradingJob)
             .where(
@@ -146,10 +274,12 @@ class AnswerService:
             .values(run_after=due, updated_at=now)
         )
         if not moved.rowcount:  # type: ignore[attr-defined]
-            await enqueue(session, now, answer_id=answer_id, delay=self._edit_quiet)
+            await enqueue(session, now, answer_id=answer_id, delay=quiet)
 
     async def withdraw_answer(self, event: AnswerDeleted) -> None:
-        """A deleted answer no longer counts; the member's previous answer counts again."""
+        """A deleted answer no longer counts; the member's previously counted answer (one a
+        new attempt replaced) counts again. A deleted part leaves its answer."""
+        now = self._clock.now()
         async with self._sessions.begin() as session:
             rnd = await repo.round_for_thread(
                 session, event.thread.channel, event.thread.message_id
@@ -157,9 +287,19 @@ class AnswerService:
             if rnd is None or rnd.status != "open":
                 return
             answer = await _answer(session, rnd.id, event.message)
-            if answer is None or answer.status == "withdrawn":
+            if answer is None or answer.status == WITHDRAWN:
                 return
-            answer.status = "withdrawn"
+            if answer.status == PART:
+                mine = await replies_of(session, rnd.id, answer.member_id)
+                head = head_of(mine, answer)
+                own = own_text(head, mine)
+                answer.text = ""  # stays a part (in place), empty: joined into nothing
+                head.text = joined(own, mine, head)
+                await self._changed(session, head, now, self._edit_quiet)
+                return
+            was, answer.status = answer.status, WITHDRAWN
+            if was != COUNTED:
+                return
             entry = (
                 await session.execute(
                     select(Entry).where(
@@ -175,17 +315,16 @@ class AnswerService:
                     .where(
                         Answer.round_id == rnd.id,
                         Answer.member_id == answer.member_id,
-                        Answer.status != "withdrawn",
-                        Answer.id != answer.id,
+                        Answer.status == SUPERSEDED,
                     )
-                    .order_by(Answer.submitted_at.desc(), Answer.id.desc())
+                    .order_by(Answer.id.desc())
                     .limit(1)
                 )
             ).scalar_one_or_none()
             if previous is None:
                 await session.delete(entry)
             else:
-                previous.status = "counted"
+                previous.status = COUNTED
                 entry.answer_id = previous.id
             await tally.recount(session, round_id=rnd.id, member_id=answer.member_id)
 
@@ -251,39 +390,6 @@ class AnswerService:
         )
 
 
-async def _count(
-    session: AsyncSession, rnd: Round, member_id: int, answer_id: int, now: datetime
-) -> None:
-    """Make `answer_id` the member's one counted answer in the round (a new one, or one whose
-    text just changed: its grade no longer counts)."""
-    inserted = await repo.insert_ignoring_conflict(
-        session,
-        Entry,
-        {
-            "round_id": rnd.id,
-            "member_id": member_id,
-            "answer_id": answer_id,
-            "first_answered_at": now,
-            "channel_id": rnd.channel_id,
-            "local_date": rnd.local_date,
-        },
-        conflict=["round_id", "member_id"],
-    )
-    if inserted is None:
-        entry = (
-            await session.execute(
-                select(Entry).where(Entry.round_id == rnd.id, Entry.member_id == member_id)
-            )
-        ).scalar_one()
-        if entry.answer_id != answer_id:
-            await session.execute(
-                update(Answer).where(Answer.id == entry.answer_id).values(status="superseded")
-            )
-            entry.answer_id = answer_id
-        await tally.recount(session, round_id=rnd.id, member_id=member_id)
-    # A first answer in the round has no score yet: it is counted with its first grade.
-
-
 async def _answer(session: AsyncSession, round_id: int, message: MessageRef) -> Answer | None:
     return (
         await session.execute(
@@ -301,7 +407,7 @@ def _check_text(text: str) -> str | None:
     if len(stripped) > MAX_ANSWER_CHARS:
         return (
             f"Your answer is {len(stripped):,} characters; the limit is {MAX_ANSWER_CHARS:,}. "
-            "Your text is still in your message: trim it and post again."
+            "Trim it and send it again."
         )
     return None
 
@@ -320,3 +426,19 @@ def _written_at(event: AnswerPosted, now: datetime) -> datetime:
     if event.sent_at is None or not now - timedelta(days=2) <= event.sent_at <= now:
         return now
     return event.sent_at
+
+
+async def _after_close(session: AsyncSession, rnd: Round, event: AnswerPosted, text: str) -> _Taken:
+    """A reply after the deadline: discussion (short, or by someone who answered) passes
+    quietly; an answer or a new attempt is told the round is closed."""
+    if not event.private and replies.new_attempt(text) is None:
+        if text.strip() and replies.is_short(text):
+            return _Taken()
+        answered = await session.scalar(
+            select(Entry.id)
+            .join(Member, Member.id == Entry.member_id)
+            .where(Entry.round_id == rnd.id, Member.external_id == event.author.user_id)
+        )
+        if answered is not None:
+            return _Taken()
+    return _Taken(refusal=_closed_notice())

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from bot.domain import ANSWER_PRIVATELY, Button, Card, CardField
 from bot.grading.base import Grade, Verdict
 from bot.questions.schema import Question
+from bot.services import replies
 from bot.services.leaderboard import Period, Standing
 from bot.services.stats import PersonalStats, TopicScore
 
@@ -20,11 +21,15 @@ _MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
 BOARD_ROWS = 10  # standings shown on a card; leaderboards fetch no more
 
 
-def question_card(question: Question, *, closes_at: datetime, late: bool = False) -> Card:
+def question_card(
+    question: Question, *, closes_at: datetime, late: bool = False, joined: bool = False
+) -> Card:
+    """The day's question; `joined`: where messages are short, say that an answer sent in
+    several messages in a row is joined into one."""
     body = question.prompt
     if question.context:
         body = f"{question.context.strip()}\n\n{body}"
-    how = "Reply in this thread with your answer; an edit before the deadline replaces it."
+    how = replies.RULE + (" " + replies.JOINED if joined else "")
     if late:
         how = "Posted late (OpsDrill could not post at the scheduled time). " + how
     return Card(
@@ -203,6 +208,7 @@ member (a member with a graded answer in the period), participation beside it
 `/drill leaderboard hide-me` · `show-me` — leave your name off boards and reveals, or put it back
 `/drill stats` — your points, streak, strongest and weakest topics
 `/drill stats team` — the team's strongest and weakest topics over the last 4 weeks
+`/drill recap` — the weekly recap of the last 7 days, privately (the picture comes by DM)
 `/drill forget-me` — delete everything OpsDrill keeps about you
 `/drill export` — everything OpsDrill keeps about you, as a JSON file by DM
 `/drill contest <why>` — ask the admins to look again at your latest grade here
@@ -217,7 +223,14 @@ Admins:
 `/drill grade @person|<answer link> <0-10> <reason>` — regrade an answer (the person is told)
 `/drill audit [@person|<answer link>]` — grade history, or the open contests
 `/drill export channel` — this channel's rounds and scores as a CSV file by DM
-Answer by replying in the question's thread. Only your latest answer counts."""
+`/drill recap` — post the weekly recap in the channel now (once a week)
+`/drill recap day <monday…sunday>|off` — the recap's day (default Monday, at the post time)
+Answering: reply in the question's thread. Your first reply is your answer; edit it to change
+it (it is graded again). Later replies are discussion and are not graded; short ones ("+1",
+"thanks") always are. To replace your answer, start a reply with "new answer:": it is graded
+and you are asked privately whether it should replace the answer that counts:
+`/drill replace` · `/drill keep` — use the new attempt, or keep the answer you had
+On Discord, a long answer may take several messages in a row: they are joined and graded once."""
 
 
 def help_card(prefix: str = "") -> Card:

@@ -11,6 +11,7 @@ returns, many sends' records in one statement."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,13 +23,30 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.background import Background
 from bot.clock import Clock
-from bot.domain import ChannelRef, MessageRef, Reaction, UserRef
+from bot.domain import Card, ChannelRef, MessageRef, Reaction, UserRef
 from bot.grading.base import Flag, PointGrade
 from bot.grading.base import Grade as GradeResult
 from bot.questions.schema import Question
 from bot.services import cards
 from bot.services.messenger import Messenger
-from bot.storage.models import Answer, Channel, Grade, Member, QuestionVersion, Round, Team
+from bot.services.replies import (
+    CANDIDATE,
+    COUNTED,
+    DECLINED,
+    WITHDRAWN,
+    Attempt,
+    replace_prompt,
+)
+from bot.storage.models import (
+    Answer,
+    Channel,
+    Entry,
+    Grade,
+    Member,
+    QuestionVersion,
+    Round,
+    Team,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,24 +67,31 @@ class AnswerWork:
     thread: MessageRef | None
     message: MessageRef | None
     author: UserRef
+    status: str = COUNTED
+    counted_score: float | None = None
+    """The score that counts for the author in the round now (a new attempt's prompt shows
+    it)."""
 
 
 async def load_answer(session: AsyncSession, answer_id: int | None) -> AnswerWork | None:
     """The answer and its context; None when it is gone or withdrawn."""
     row = (
         await session.execute(
-            select(Answer, Round, Channel, Team, Member, QuestionVersion)
+            select(Answer, Round, Channel, Team, Member, QuestionVersion, Entry.score)
             .join(Round, Round.id == Answer.round_id)
             .join(Channel, Channel.id == Round.channel_id)
             .join(Team, Team.id == Channel.team_id)
             .join(Member, Member.id == Answer.member_id)
             .join(QuestionVersion, QuestionVersion.id == Round.question_id)
+            .outerjoin(
+                Entry, (Entry.round_id == Answer.round_id) & (Entry.member_id == Answer.member_id)
+            )
             .where(Answer.id == answer_id)
         )
     ).one_or_none()
-    if row is None or row[0].status == "withdrawn":
+    if row is None or row[0].status == WITHDRAWN:
         return None
-    answer, rnd, channel, team, member, question_row = row
+    answer, rnd, channel, team, member, question_row, counted_score = row
     ref = ChannelRef(team.platform, team.external_id, channel.external_id)
     thread = MessageRef(ref, rnd.message_id, rnd.message_id) if rnd.message_id else None
     message = None
@@ -81,6 +106,8 @@ async def load_answer(session: AsyncSession, answer_id: int | None) -> AnswerWor
         thread=thread,
         message=message,
         author=UserRef(team.platform, team.external_id, member.external_id),
+        status=answer.status,
+        counted_score=counted_score,
     )
 
 
@@ -270,11 +297,11 @@ class FeedbackSender:
         assert work.thread is not None
         try:
             try:
-                await self._messenger.reply(
-                    work.thread,
-                    cards.feedback_card(work.question, owed.grade, update=owed.update),
-                    private_to=work.author,
-                )
+                if work.status == CANDIDATE:
+                    owed = await self._as_it_stands(owed)
+                card = _card_for(owed)
+                if card is not None:
+                    await self._messenger.reply(work.thread, card, private_to=work.author)
             except Exception:
                 log.exception(
                     "could not deliver feedback for answer %s in %s; any worker sends it once "
@@ -289,6 +316,13 @@ class FeedbackSender:
                 await self._messenger.react(work.message, Reaction.GRADED)
             except Exception:
                 log.warning("could not mark answer %s as graded", work.answer_id, exc_info=True)
+
+    async def _as_it_stands(self, owed: Owed) -> Owed:
+        """A new attempt's notice with its status and the score that counts as they are now
+        (the answer it would replace may have been graded, or a choice made, meanwhile)."""
+        async with self._sessions() as session:
+            work = await load_answer(session, owed.work.answer_id)
+        return owed if work is None else dataclasses.replace(owed, work=work)
 
     async def _delivered(self, grade_id: int) -> None:
         leases = self._held.pop(grade_id, [])
@@ -321,6 +355,18 @@ class FeedbackSender:
         for grade_id in lost:
             if self._held.pop(grade_id, None) is not None:
                 log.warning("feedback for grade %s: lease lost to another worker", grade_id)
+
+
+def _card_for(owed: Owed) -> Card | None:
+    """What a grade tells its author: feedback, or for a new attempt still waiting for a
+    choice, whether it should replace the counted answer (nothing for one set aside)."""
+    work = owed.work
+    if work.status == DECLINED:
+        return None
+    if work.status == CANDIDATE and not owed.update:
+        attempt = Attempt(work.answer_id, owed.grade.score, work.counted_score)
+        return replace_prompt(attempt, owed.grade.feedback)
+    return cards.feedback_card(work.question, owed.grade, update=owed.update)
 
 
 def _held_by(grade_id: int, leases: Sequence[datetime]) -> Any:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import distinct, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.background import first_of
 from bot.clock import Clock
 from bot.domain import Card, UserRef
 from bot.grading.base import Flag, Grader, is_human
@@ -21,6 +22,7 @@ from bot.grading.base import Grade as GradeResult
 from bot.grading.limit import AdaptiveLimit
 from bot.questions.schema import Question
 from bot.services.feedback import FIRST, UPDATE, AnswerWork, FeedbackSender, Owed, load_answer
+from bot.services.inbox import Arrivals
 from bot.services.messenger import Messenger
 from bot.storage import tally
 from bot.storage.models import Answer, Grade, GradingJob
@@ -35,11 +37,6 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 MAX_REGRADES = 6  # provisional grades retried after 5, 10, 20, 40, 80, 160 minutes
 REGRADE_AFTER = timedelta(minutes=5)
-ANSWERS_QUIET = 0.05
-"""Seconds without a new answer before the pump claims more jobs: while a burst of answers is
-arriving, their acks have the CPU and the database (SQLite's one connection) to themselves."""
-MAX_DEFER = 2.0
-"""The longest the pump waits for that gap, so a steady stream of answers still gets graded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +143,7 @@ class GradingService:
         offline: Grader | None = None,
         round_daily_cap: int | None = None,
         follow_ups: FollowUpWriter | None = None,
+        arrivals: Arrivals | None = None,
     ) -> None:
         """`offline` and `round_daily_cap`: past that many round answers graded by `grader`
         (an LLM) in a UTC day, a person's further answers that day get `offline`'s grade."""
@@ -161,7 +159,7 @@ class GradingService:
         self.llm_limit = llm_limit
         self._batch = batch
         self._wake = asyncio.Event()
-        self._last_answer = -MAX_DEFER
+        self._arrivals = arrivals or Arrivals()
         self.turns: TurnGrading | None = None
         self.feedback = FeedbackSender(
             sessions=sessions, clock=clock, messenger=messenger, lease=lease, receipts=receipts
@@ -169,18 +167,7 @@ class GradingService:
 
     def wake(self) -> None:
         """Tell idle workers there is new work (an answer just stored, say)."""
-        self._last_answer = time.monotonic()
         self._wake.set()
-
-    async def _answers_first(self, stop: asyncio.Event) -> None:
-        """Wait for a gap in arriving answers (at most MAX_DEFER): acks go before grading."""
-        deadline = time.monotonic() + MAX_DEFER
-        while not stop.is_set():
-            now = time.monotonic()
-            gap = now - self._last_answer
-            if gap >= ANSWERS_QUIET or now >= deadline:
-                return
-            await asyncio.sleep(min(ANSWERS_QUIET - gap, deadline - now))
 
     @property
     def room(self) -> int:
@@ -259,7 +246,7 @@ class GradingService:
                 self._wake.clear()
                 ended.clear()
                 try:
-                    await self._answers_first(stop)
+                    await self._arrivals.gap(stop)  # acks go before grading
                     if time.monotonic() - last_resend >= poll:
                         last_resend = time.monotonic()
                         await self.feedback.resend_owed()
@@ -274,7 +261,7 @@ class GradingService:
                     task.add_done_callback(finished)
                 if claims:
                     continue  # there may be more; the next claim finds out
-                await _first_of(self._wake, stop, ended, timeout=poll)
+                await first_of(self._wake, stop, ended, timeout=poll)
             await asyncio.gather(*running, return_exceptions=True)
         finally:
             for task in running:  # cancelled: the jobs' leases run out and others take them
@@ -500,16 +487,6 @@ def _notice(earlier: Sequence[bool], grade: GradeResult) -> str | None:
     if earlier[-1] and not grade.provisional:
         return UPDATE
     return None
-
-
-async def _first_of(*events: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109
-    """Wait until one of `events` is set, or `timeout` seconds."""
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
 
 
 def _holding(claim: Claim) -> Any:

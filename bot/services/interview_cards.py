@@ -93,11 +93,13 @@ def offer_card(topic: str | None, position: int, length: int) -> Card:
 def scorecard_card(card: Scorecard, topic: str | None, *, ending: str = "finished") -> Card:
     fields = [_question_field(r) for r in card.results]
     if card.strongest is not None and card.weakest is not None:
-        only = card.strongest == card.weakest
         strong = f"{card.strongest[0].label} ({card.strongest[1]:g}/10)"
         weak = f"{card.weakest[0].label} ({card.weakest[1]:g}/10)"
-        fields.append(CardField("Strongest topic", strong))
-        fields.append(CardField("Weakest topic", weak + (" (the only one)" if only else "")))
+        if card.strongest[0] == card.weakest[0]:  # one topic: nothing to compare it with
+            fields.append(CardField("Topic", strong))
+        else:
+            fields.append(CardField("Strongest topic", strong))
+            fields.append(CardField("Weakest topic", weak))
     steps = "\n".join(f"{i}. {s}" for i, s in enumerate(card.next_steps, start=1))
     fields.append(CardField("Next steps", steps, inline=False))
     verdict = card.recommendation.value if card.recommendation else "No verdict"

@@ -58,7 +58,15 @@ class LeaderboardService:
         self, channel_id: int, period: Period, today: date, *, limit: int | None = None
     ) -> list[Standing]:
         """The channel's standings over `period` (the best `limit` of them)."""
-        totals = member_totals(Entry.channel_id == channel_id, _since(period, today))
+        return await self.channel_between(channel_id, period.first_day(today), today, limit=limit)
+
+    async def channel_between(
+        self, channel_id: int, first: date | None, last: date, *, limit: int | None = None
+    ) -> list[Standing]:
+        """The channel's standings over the local dates `first` to `last` (from the start when
+        `first` is None)."""
+        since = None if first is None else Entry.local_date.between(first, last)
+        totals = member_totals(Entry.channel_id == channel_id, since)
         async with self._sessions() as session:
             return await _standings(session, totals, limit=limit)
 

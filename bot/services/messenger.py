@@ -67,3 +67,8 @@ class Messenger:
         self, user: UserRef, card: Card, filename: str, content: bytes
     ) -> MessageRef | None:
         return await self.adapter(user.platform).send_file(user, card, filename, content)
+
+    async def post_file(
+        self, channel: ChannelRef, card: Card, filename: str, content: bytes
+    ) -> MessageRef | None:
+        return await self.adapter(channel.platform).post_file(channel, card, filename, content)

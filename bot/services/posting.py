@@ -159,7 +159,12 @@ class PostRecorder:
 
 
 async def post_question(
-    posting: Posting, *, messenger: Messenger, clock: Clock, recorder: PostRecorder
+    posting: Posting,
+    *,
+    messenger: Messenger,
+    clock: Clock,
+    recorder: PostRecorder,
+    joined: bool = False,
 ) -> None:
     """Post one round's question (or find the earlier attempt) and hand it to the recorder; a
     failure is logged and the round is retried once its posting lease runs out."""
@@ -169,7 +174,9 @@ async def post_question(
             posted = await messenger.find_post(posting.ref, posting.key, since=posting.opens_at)
         if posted is None:
             late = clock.now() - posting.opens_at > LATE_AFTER
-            card = cards.question_card(posting.question, closes_at=posting.closes_at, late=late)
+            card = cards.question_card(
+                posting.question, closes_at=posting.closes_at, late=late, joined=joined
+            )
             posted = await messenger.post(posting.ref, card, key=posting.key)
     except Exception:
         log.exception(

@@ -26,9 +26,16 @@ class OpenRound:
 
 
 class RoundViews:
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        joined_platforms: frozenset[str] = frozenset(),
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._joined = joined_platforms
 
     async def today(self, ref: ChannelRef) -> Card:
         """The channel's current round, or when the next one opens."""
@@ -59,7 +66,9 @@ class RoundViews:
             )
         if row is not None and row[0].status == "open":
             return cards.question_card(
-                Question.model_validate(row[1].content), closes_at=row[0].closes_at
+                Question.model_validate(row[1].content),
+                closes_at=row[0].closes_at,
+                joined=ref.platform in self._joined,
             )
         upcoming = schedule.next_slot(now)
         when = upcoming.opens_at.astimezone(schedule.zone).strftime("%A %d %B at %H:%M %Z")

@@ -49,8 +49,10 @@ class RoundService:
         closer: RoundCloser,
         weekday_plan: dict[int, str] | None = None,
         post_concurrency: int = 100,
+        joined_platforms: frozenset[str] = frozenset(),
     ) -> None:
         self._sessions = sessions
+        self._joined = joined_platforms  # where an answer in several messages is joined
         self._clock = clock
         self._messenger = messenger
         self._closer = closer
@@ -107,7 +109,7 @@ class RoundService:
             posting.ref,
             partial(
                 post_question, posting, messenger=self._messenger, clock=self._clock,
-                recorder=self._recorder,
+                recorder=self._recorder, joined=posting.ref.platform in self._joined,
             ),
         )  # fmt: skip
 
@@ -151,8 +153,9 @@ class RoundService:
         async with self._sessions() as session:
             [posting] = await self._postings(session, [round_id], again=again)
         await post_question(
-            posting, messenger=self._messenger, clock=self._clock, recorder=self._recorder
-        )
+            posting, messenger=self._messenger, clock=self._clock, recorder=self._recorder,
+            joined=posting.ref.platform in self._joined,
+        )  # fmt: skip
         await self._recorder.drain()
 
     async def _claim_stuck(self, chunk: list[int], now: datetime) -> list[Posting]:

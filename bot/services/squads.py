@@ -156,12 +156,17 @@ class SquadService:
 
     async def board(self, team_id: int, period: Period, today: date) -> list[SquadStanding]:
         """The team's squads ranked by average points per active member in `period`."""
-        first = period.first_day(today)
+        return await self.board_between(team_id, period.first_day(today), today)
+
+    async def board_between(
+        self, team_id: int, first: date | None, last: date
+    ) -> list[SquadStanding]:
+        """The same over the local dates `first` (None: from the start) to `last`."""
         async with self._sessions() as session:
             channels = select(Channel.id).where(Channel.team_id == team_id).scalar_subquery()
             in_period: list[Any] = [Entry.channel_id.in_(channels)]
             if first is not None:
-                in_period.append(Entry.local_date.between(first, today))
+                in_period.append(Entry.local_date.between(first, last))
             per_member = (
                 select(Entry.member_id, func.coalesce(func.sum(Entry.score), 0.0).label("pts"))
                 .where(*in_period, Entry.score.is_not(None))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import UserRef
@@ -137,10 +137,9 @@ class StatsService:
         async with self._sessions() as session:
             rows = (
                 await session.execute(
-                    select(QuestionVersion.category, func.avg(Entry.score), func.count())
-                    .select_from(Entry)
-                    .join(Round, Round.id == Entry.round_id)
-                    .join(QuestionVersion, QuestionVersion.id == Round.question_id)
+                    entries_with_topic(
+                        QuestionVersion.category, func.avg(Entry.score), func.count()
+                    )
                     .join(Channel, Channel.id == Entry.channel_id)
                     .join(Team, Team.id == Channel.team_id)
                     .where(
@@ -174,6 +173,16 @@ class StatsService:
             )
             await session.execute(delete(Member).where(Member.id == member_id))
         return answers
+
+
+def entries_with_topic(*columns: Any) -> Select[Any]:
+    """`columns` of round entries joined to their question (for its category)."""
+    return (
+        select(*columns)
+        .select_from(Entry)
+        .join(Round, Round.id == Entry.round_id)
+        .join(QuestionVersion, QuestionVersion.id == Round.question_id)
+    )
 
 
 def _streaks(days: Sequence[Any], answered: set[date]) -> tuple[int, int]:

@@ -9,6 +9,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
+DURABLE = "opsdrill_durable"
+"""Execution option for a transaction whose commit must reach the disk before it returns (what
+is acknowledged to a platform). On SQLite every other commit survives a crash of the process,
+not of the machine; PostgreSQL syncs every commit and ignores this."""
+
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
@@ -44,6 +49,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin_immediate(connection: Any) -> None:
+            # WAL with synchronous=NORMAL syncs at checkpoints, not at each commit (5 ms each
+            # here): a commit survives the process dying, and a DURABLE one is synced to disk,
+            # with every commit before it. Set per transaction, as it cannot change inside one.
+            durable = connection.get_execution_options().get(DURABLE)
+            connection.exec_driver_sql(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             # Take the write lock up front: two deferred transactions that both read and then
             # write can deadlock, and SQLite answers that with "database is locked" at once.
             connection.exec_driver_sql("BEGIN IMMEDIATE")

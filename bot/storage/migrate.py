@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+from bot.shipped import shipped_dir
+
+MIGRATIONS = shipped_dir("migrations")
 
 MIGRATION_LOCK = 0x6F70_7364_7269_6C6C  # "opsdrill": the advisory lock key every process shares
 

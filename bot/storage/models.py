@@ -20,11 +20,10 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
-
-from bot.storage import slack_tables
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -100,6 +99,8 @@ class Channel(Base):
     difficulties: Mapped[list[Any] | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
     schedule_changed_at: Mapped[datetime]
+    # The weekday (Monday is 0) the weekly recap posts, at `post_time`; NULL: no recap.
+    recap_day: Mapped[int | None] = mapped_column(Integer, server_default=text("0"))
 
     team: Mapped[Team] = relationship(back_populates="channels")
 
@@ -117,6 +118,27 @@ class Member(Base):
     created_at: Mapped[datetime]
     # Left off leaderboards and reveals by name (`/drill leaderboard hide-me`); still graded.
     hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class Recap(Base):
+    """A channel's weekly recap, one per channel and week (`week`: the Monday of the week it is
+    posted in), so two processes never both post it. `status`: posting, posted, failed or
+    empty (nothing to recap). `summary` keeps the text lines posted and who they name, so
+    `/drill forget-me` can scrub a person from it."""
+
+    __tablename__ = "recaps"
+    __table_args__ = (UniqueConstraint("channel_id", "week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    week: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    summary: Mapped[dict[str, Any] | None]
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    posted_at: Mapped[datetime | None]
 
 
 class Squad(Base):
@@ -201,7 +223,9 @@ class ChannelRotation(Base):
 
 
 class Answer(Base):
-    """One platform message answering a round. `status`: counted, superseded or withdrawn."""
+    """One person's message in a round's thread. `status` (see bot.services.replies): counted,
+    superseded, withdrawn, discussion, candidate (a new attempt awaiting a choice), declined,
+    or part (a further message of the answer before it, joined into that answer's text)."""
 
     __tablename__ = "answers"
     __table_args__ = (UniqueConstraint("round_id", "message_id"),)
@@ -425,4 +449,20 @@ class ProcessedEvent(Base):
     processed_at: Mapped[datetime]
 
 
-slack_tables.declare(Base.metadata)
+class InboxEvent(Base):
+    """A platform event stored verbatim before its ack and handled after it: `new`, then
+    `working` under a lease (a crash mid-way leaves it to be taken again), then `done` (kept a
+    while, so a late retry of the same event id finds it taken), or `failed` after
+    MAX_ATTEMPTS."""
+
+    __tablename__ = "inbox_events"
+    __table_args__ = (UniqueConstraint("platform", "event_id"), Index(None, "status", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[str] = mapped_column(Text)  # JSON, as the platform sent it
+    status: Mapped[str] = mapped_column(String(16))  # new, working, done, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]

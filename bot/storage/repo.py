@@ -6,7 +6,7 @@ import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, or_, select
+from sqlalchemy import TextClause, bindparam, case, delete, or_, select, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,40 +22,91 @@ async def insert_ignoring_conflict(
     if the row already existed.
     This is how a second process (or a retry) finds the row taken without an error."""
     stmt = _insert_ignoring(
-        session.bind.dialect.name, model, tuple(sorted(values)), tuple(conflict)
+        session.bind.dialect.name,
+        model,
+        tuple(sorted(values)),
+        tuple(conflict),
+        tuple(sa_inspect(model).primary_key),
     )
     return (await session.execute(stmt, values)).scalar_one_or_none()
 
 
 @functools.cache
 def _insert_ignoring(
-    dialect: str, model: type[Base], columns: tuple[str, ...], conflict: tuple[str, ...]
-) -> Any:
-    # One statement object per shape, values bound at execution: SQLAlchemy compiles it once
-    # instead of once per row (this is on the path every answer takes before its ack).
+    dialect: str,
+    model: type[Base],
+    columns: tuple[str, ...],
+    conflict: tuple[str, ...],
+    returning: tuple[Any, ...],
+) -> TextClause:
+    """INSERT … ON CONFLICT DO NOTHING for one shape of row, values bound at execution."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(model).values(_bound(model, columns))
+    stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+    return frozen(dialect, stmt.returning(*returning) if returning else stmt, returning)
+
+
+def _bound(model: type[Base], columns: tuple[str, ...]) -> dict[str, Any]:
+    """VALUES for an INSERT of `columns`, bound at execution, and the defaults of the others
+    (text keeps no defaults of its own)."""
     table = sa_inspect(model).local_table
-    return (
-        insert(model)
-        .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
-        .on_conflict_do_nothing(index_elements=list(conflict))
-        .returning(*sa_inspect(model).primary_key)
-    )
+    values: dict[str, Any] = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    for column in table.c:
+        default = column.default
+        if column.name in values or default is None:
+            continue
+        if not default.is_scalar:
+            raise ValueError(f"{model.__name__}.{column.name}: a computed default; pass a value")
+        values[column.name] = bindparam(column.name, default.arg, type_=column.type)
+    return values
+
+
+_NAMED = {
+    "sqlite": sqlite.dialect(paramstyle="named"),
+    "postgresql": postgresql.dialect(paramstyle="named"),  # type: ignore[no-untyped-call]
+}
+
+
+def frozen(dialect: str, stmt: Any, returning: tuple[Any, ...] = ()) -> TextClause:
+    """`stmt` compiled once for `dialect` and kept as SQL text, its bind parameters typed (the
+    unnamed ones keep their values), its RETURNING columns typed. SQLAlchemy caches no
+    INSERT … ON CONFLICT of either dialect: on the paths every answer and grade take, it would
+    compile each of them again on every execution (half a millisecond, each time). Keep the
+    result (e.g. in a `functools.cache`d builder); pass every named parameter when executing."""
+    compiled = stmt.compile(dialect=_NAMED[dialect])
+    params = [
+        bindparam(name, type_=bind.type, required=True)
+        if bind.required or bind.value is None
+        else bindparam(name, bind.value, type_=bind.type)
+        for name, bind in ((compiled.bind_names[b], b) for b in compiled.binds.values())
+    ]
+    # text() reads ":name" as a parameter unless a colon follows, so PostgreSQL's casts
+    # (":uses::JSON") are escaped to stay casts.
+    clause = text(str(compiled).replace("::", r"\:\:")).bindparams(*params)
+    return clause.columns(*returning) if returning else clause  # type: ignore[return-value]
 
 
 async def upsert(
     session: AsyncSession, model: type[Base], values: dict[str, Any], *, conflict: list[str]
 ) -> None:
     """INSERT … ON CONFLICT DO UPDATE: the row keyed by `conflict` ends up holding `values`."""
-    dialect = session.bind.dialect.name
+    stmt = _upsert(session.bind.dialect.name, model, tuple(sorted(values)), tuple(conflict))
+    await session.execute(stmt, values)
+
+
+@functools.cache
+def _upsert(
+    dialect: str, model: type[Base], columns: tuple[str, ...], conflict: tuple[str, ...]
+) -> TextClause:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(model).values(**values)
+    stmt = insert(model).values(_bound(model, columns))
     excluded = stmt.excluded  # built anew on every access
-    await session.execute(
+    return frozen(
+        dialect,
         stmt.on_conflict_do_update(
-            index_elements=conflict,
-            set_={k: excluded[k] for k in values if k not in conflict},
-        )
+            index_elements=list(conflict),
+            set_={k: excluded[k] for k in columns if k not in conflict},
+        ),
     )
 
 
@@ -74,14 +125,15 @@ async def insert_many_ignoring_conflict(
     if not rows:
         return []
     dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(model.metadata.tables[model.__tablename__]).on_conflict_do_nothing(
-        index_elements=conflict
-    )
-    if not returning:
+    if not returning:  # a plain executemany of one compiled statement
+        stmt = _insert_ignoring(dialect, model, tuple(sorted(rows[0])), tuple(conflict), ())
         await session.execute(stmt, rows)
         return []
-    result = await session.execute(stmt.returning(*returning), rows)
+    # RETURNING for many rows needs SQLAlchemy's own statement (it batches them into one).
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.metadata.tables[model.__tablename__]
+    stmt_many = insert(table).on_conflict_do_nothing(index_elements=conflict)
+    result = await session.execute(stmt_many.returning(*returning), rows)
     return [tuple(row) for row in result]
 
 

@@ -80,6 +80,14 @@ async def recount(session: AsyncSession, *, round_id: int, member_id: int) -> No
     """Bring the member's entry in the round (if any), and their totals in the round's team
     for its month and all time, up to date with what the caller's transaction wrote."""
     await session.flush()
+    # Recounts of one member take turns on the member's row, so the last one sees every
+    # other's committed grades and entries (two of their answers graded at once, say). NO KEY
+    # UPDATE leaves foreign key checks unblocked (SQLite needs nothing: its transactions
+    # already take turns).
+    if session.bind.dialect.name != "sqlite":
+        await session.execute(
+            select(Member.id).where(Member.id == member_id).with_for_update(key_share=True)
+        )
     await session.execute(
         update(Entry)
         .where(Entry.round_id == round_id, Entry.member_id == member_id)
@@ -94,13 +102,6 @@ async def recount(session: AsyncSession, *, round_id: int, member_id: int) -> No
         )
     ).one()
     channels = select(Channel.id).where(Channel.team_id == team_id).scalar_subquery()
-    # Recounts of one member's totals take turns on the member's row, so the last one sees
-    # every other's committed entries. NO KEY UPDATE leaves foreign key checks unblocked
-    # (SQLite needs nothing: its transactions already take turns).
-    if session.bind.dialect.name != "sqlite":
-        await session.execute(
-            select(Member.id).where(Member.id == member_id).with_for_update(key_share=True)
-        )
     month = month_of(day)
     month_key = {"team_id": team_id, "month": month, "member_id": member_id}
     in_month = select(

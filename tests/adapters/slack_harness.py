@@ -95,9 +95,14 @@ class SlackBot:
         async with self.http.post(self.url, data=body.encode(), headers=signed) as response:
             return response.status, await response.text()
 
-    async def event(self, event: dict[str, Any], **kw: Any) -> int:
+    async def event(self, event: dict[str, Any], *, handle: bool = True, **kw: Any) -> int:
+        """Send an event; once acked, the stored event is handled (as the app's inbox worker
+        would, which these tests do not run) unless `handle` is false."""
         envelope = slack_api.event_callback(event, event_id=kw.pop("event_id", None))
-        return await self.send(json.dumps(envelope), **kw)
+        status = await self.send(json.dumps(envelope), **kw)
+        if handle:
+            await self.app.inbox.drain()
+        return status
 
     async def command(
         self, text: str, *, user: str = "UADMIN", channel: str = "C1"

@@ -125,7 +125,9 @@ async def running_bot(tmp_path: Path, **env: str) -> AsyncIterator[DiscordBot]:
     settings = make_settings(
         f"sqlite:///{tmp_path / 'discord.db'}", DISCORD_TOKEN=fake.token,
         DISCORD_API_URL=fake.api_base, DISCORD_SYNC_COMMANDS="true",
-        DISCORD_SYNC_GUILD=str(fake.guild_id), **env,
+        DISCORD_SYNC_GUILD=str(fake.guild_id),
+        # each answer here is one message, graded at once (test_discord_threads joins parts)
+        **{"OPSDRILL_DISCORD_JOIN_WINDOW": "0", **env},
     )  # fmt: skip
     adapter = DiscordAdapter(settings, guild_ready_timeout=0.05)
     app = await App.create(settings, adapters=[adapter], clock=FakeClock(_now()))
@@ -466,10 +468,7 @@ async def test_an_admin_regrades_a_member_picked_by_the_user_option(bot: Discord
 
 
 async def test_export_sends_a_dm_with_the_json_attached(bot: DiscordBot) -> None:
-    thread_id = await bot.post_round()
-    await bot.fake.user_message(thread_id, ADA, strong_answer(await _question(bot)))
-    await bot.received(AnswerPosted)
-    await bot.app.grading.drain()
+    await _graded_answer_of_ada(bot)
     response = await bot.command(ADA, "export")
     assert "On its way" in _embed_text(response["data"])
     dm = bot.fake.dm_channel_for(ADA)
@@ -509,3 +508,50 @@ async def test_settling_waits_for_a_slow_handler(bot: DiscordBot) -> None:
     message = await bot.fake.user_message(thread_id, ADA, "an answer the core is slow to take")
     await bot.settle()
     assert bot.fake.requests_to("PUT", rf"/channels/{thread_id}/messages/{message['id']}/.*")
+
+
+async def test_an_admins_recap_is_an_embed_showing_the_attached_picture(bot: DiscordBot) -> None:
+    await _graded_answer_of_ada(bot)
+    response = await bot.command(ADMIN, "recap")
+    assert "Posting the weekly recap" in _embed_text(response["data"])
+    channel = bot.fake.channel_id
+    sent = await bot.fake.wait_for("POST", rf"/channels/{channel}/messages", count=2)
+    [with_file] = [r for r in sent if r.files]
+    [(name, content)] = with_file.files
+    assert name == "recap.png" and content.startswith(b"\x89PNG")
+    [embed] = with_file.json["embeds"]
+    assert embed["image"]["url"] == "attachment://recap.png"
+    assert embed["title"].startswith("Weekly recap") and f"<@{ADA}>" in embed["description"]
+    assert with_file.json["allowed_mentions"] == {"parse": []}
+    [message] = [m for m in bot.fake.messages_in(channel) if m["attachments"]]
+    assert message["attachments"][0]["filename"] == "recap.png"
+    day = await bot.command(MEMBER, "recap", day="friday")
+    assert "Admins only" in _embed_text(day["data"])
+
+
+async def _graded_answer_of_ada(bot: DiscordBot) -> None:
+    """A round is posted and Ada's strong answer to it graded."""
+    thread_id = await bot.post_round()
+    await bot.fake.user_message(thread_id, ADA, strong_answer(await _question(bot)))
+    await bot.received(AnswerPosted)
+    await bot.app.grading.drain()
+
+
+def _with_button(label: str, custom_id: str, **body: Any) -> dict[str, Any]:
+    button = {"type": 2, "style": 1, "label": label, "custom_id": custom_id}
+    return {**body, "components": [{"type": 1, "components": [button]}]}
+
+
+async def test_buttons_on_messages_sent_before_a_restart_still_work(bot: DiscordBot) -> None:
+    """Messages this process never sent (the bot restarted since): their buttons are known by
+    custom_id alone."""
+    channel, me = bot.fake.channel_id, bot.fake.bot_user_id
+    answer_id = "opsdrill:answer_privately:round-7"
+    question = bot.fake.new_message(
+        channel, me, _with_button("Answer privately", answer_id, embeds=[{"title": "A question"}])
+    )
+    click = await bot.fake.button_click(ADA, answer_id, question)
+    assert (await bot.fake.wait_for_interaction_response(click["id"])).type == 9  # the form
+    helper = bot.fake.new_message(channel, me, _with_button("Help", "drill_help", content="Hi"))
+    click = await bot.fake.button_click(MEMBER, "drill_help", helper)
+    assert "OpsDrill commands" in _embed_text((await bot.answer_to(click))["data"])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 
+from bot.domain import MessageRef
 from tests.adapters.slack_harness import ANSWER, CHANNEL, SlackBot, now
 from tests.fakes import slack_api
+from tests.flow.harness import strong_answer
 
 pytestmark = pytest.mark.asyncio
 
@@ -101,10 +104,11 @@ async def test_a_retried_event_is_stored_once(bot: SlackBot) -> None:
 
 async def test_an_edit_regrades_and_a_deletion_withdraws(bot: SlackBot) -> None:
     thread = await bot.post_question()
-    ts = await bot.answer("no idea", thread)
+    ts = await bot.answer("no idea, sorry", thread)
     await bot.fake.wait_for_call("reactions.add")
-    edited = slack_api.message_changed_event(ANSWER, previous_text="no idea", user="U1", ts=ts,
-                                             thread_ts=thread)  # fmt: skip
+    edited = slack_api.message_changed_event(
+        ANSWER, previous_text="no idea, sorry", user="U1", ts=ts, thread_ts=thread
+    )
     assert await bot.event(edited) == 200
     await bot.settle()
     await bot.app.grading.drain()  # the first text
@@ -257,3 +261,57 @@ async def test_settling_waits_for_work_that_follows_the_ack(bot: SlackBot) -> No
     assert bot.fake.responses_to(url) == []  # acked at once; the answer follows
     await bot.settle()
     assert "OpsDrill commands" in json.dumps(bot.fake.responses_to(url))
+
+
+async def test_an_admins_recap_is_uploaded_into_the_channel_with_its_summary(
+    bot: SlackBot,
+) -> None:
+    thread = await bot.post_question()
+    await bot.answer(ANSWER, thread, user="U1")
+    await bot.settle()
+    await bot.app.grading.drain()
+    response = await bot.command("recap")
+    assert "Posting the weekly recap" in json.dumps(response)
+    await bot.fake.wait_for_call("files.completeUploadExternal")
+    [upload] = bot.fake.calls_to("files.getUploadURLExternal")
+    assert upload.params["filename"] == "recap.png"
+    [file] = bot.fake.files.values()
+    assert file["channel"] == "C1" and bot.fake.calls_to("conversations.open") == []
+    assert bytes(file["content"]).startswith(b"\x89PNG")
+    comment = str(file["comment"])
+    assert comment.startswith("*Weekly recap · #") and "Best answer: <@U1> scored" in comment
+    assert "Weakest topic:" in comment and "/drill mock " in comment
+    assert str(file["alt_txt"]).startswith("Best answer:")
+
+
+async def test_a_new_attempt_is_confirmed_with_a_button_on_a_private_prompt(bot: SlackBot) -> None:
+    thread = await bot.post_question()
+    question = await bot.app.views.question_for_thread(MessageRef(CHANNEL, thread, thread))
+    assert question is not None
+    await bot.answer(strong_answer(question), thread)
+    await bot.fake.wait_for_call("reactions.add")
+    await bot.app.grading.drain()
+    await bot.answer("We agree, thanks!", thread)  # discussion: no grade, no reaction
+    await bot.answer("new answer: " + question.weak_answer.text, thread)
+    await bot.fake.wait_for_call("reactions.add", 3)  # 👀 ✅ on the answer, 👀 on the attempt
+    await bot.app.grading.drain()
+    await bot.settle()
+    [prompt] = [c for c in bot.fake.calls_to("chat.postEphemeral") if "Replace your" in _texts(c)]
+    assert prompt.params["user"] == "U1" and prompt.params["thread_ts"] == thread
+    [actions] = [b for b in prompt.params["blocks"] if b["type"] == "actions"]
+    replace, keep = actions["elements"]
+    assert replace["action_id"] == "drill_replace" and keep["action_id"] == "drill_keep"
+    assert "lower" in replace["text"]["text"], _texts(prompt)  # said before the click
+
+    url = bot.fake.response_url("replace")
+    click = slack_api.block_action_form(
+        "drill_replace", replace["value"], user_id="U1", channel_id="C1", ephemeral=True,
+        response_url=url,
+    )  # fmt: skip
+    assert await bot.send(click) == 200
+    for _ in range(300):
+        if bot.fake.responses_to(url):
+            break
+        await asyncio.sleep(0.01)
+    [done] = bot.fake.responses_to(url)
+    assert "Your new attempt counts now" in json.dumps(done) and done["replace_original"]

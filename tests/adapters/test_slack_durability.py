@@ -1,4 +1,5 @@
-"""Slack, durably: an answer is in the database before Slack hears "200"; the private-answer
+"""Slack, durably: an answer is in the database (the inbox) before Slack hears "200", and is
+handled after it even across a crash; the private-answer
 modal refuses in place; a post whose response was lost is found, not sent again; what people
 wrote while the bot was away is read back once."""
 
@@ -9,10 +10,11 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from bot.services.inbox import LEASE, MAX_ATTEMPTS
 from bot.services.rounds import POST_LEASE
-from bot.storage.models import Answer, Round
+from bot.storage.models import Answer, InboxEvent, Round
 from tests.adapters.slack_harness import ANSWER, CHANNEL, NOW, SlackBot
 from tests.fakes import slack_api
 from tests.fakes.slack_api import FakeSlack
@@ -41,15 +43,60 @@ async def _answers(bot: SlackBot) -> int:
         return int(await session.scalar(select(func.count()).select_from(Answer)) or 0)
 
 
+async def _stored(bot: SlackBot) -> dict[str, int]:
+    """Stored events by status."""
+    async with bot.app.sessions() as session:
+        rows = await session.execute(
+            select(InboxEvent.status, func.count()).group_by(InboxEvent.status)
+        )
+        return {status: int(count) for status, count in rows.all()}
+
+
 async def test_an_answer_is_stored_before_slack_gets_its_ack(bot: SlackBot) -> None:
     thread = await bot.post_question()
     for n in range(5):
-        status = await bot.event(
-            slack_api.message_event(ANSWER, user=f"U{n}", ts=slack_api.fresh_ts(),
-                                    thread_ts=thread)
-        )  # fmt: skip
-        assert status == 200
-        assert await _answers(bot) == n + 1  # no waiting: the 200 means it is stored
+        event = slack_api.message_event(ANSWER, user=f"U{n}", ts=slack_api.fresh_ts(),
+                                        thread_ts=thread)  # fmt: skip
+        assert await bot.event(event, handle=False) == 200
+        assert await _stored(bot) == {"new": n + 1}  # no waiting: the 200 means it is stored
+    await bot.app.inbox.drain()
+    assert await _answers(bot) == 5
+    assert await _stored(bot) == {"done": 5}
+
+
+async def test_acknowledged_answers_survive_a_crash_before_they_were_handled(
+    database_url: str, fake: FakeSlack
+) -> None:
+    bot = await SlackBot.start(database_url, fake)
+    thread = await bot.post_question()
+    for n in range(3):
+        event = slack_api.message_event(ANSWER, user=f"U{n}", ts=slack_api.fresh_ts(),
+                                        thread_ts=thread)  # fmt: skip
+        assert await bot.event(event, handle=False) == 200
+    await bot.stop()  # gone before handling any of them, as if killed
+    assert fake.calls_to("reactions.add") == []
+    bot = await SlackBot.start(database_url, fake)
+    try:
+        assert await bot.app.inbox.drain() == 3
+        await bot.app.grading.drain()
+        await bot.app.background.idle()
+        assert await _answers(bot) == 3
+        feedback = sorted(c.params["user"] for c in fake.calls_to("chat.postEphemeral"))
+        assert feedback == ["U0", "U1", "U2"]
+    finally:
+        await bot.stop()
+
+
+async def test_a_message_that_could_not_be_stored_is_not_acknowledged(bot: SlackBot) -> None:
+    thread = await bot.post_question()
+    event = slack_api.message_event(ANSWER, user="U1", ts=slack_api.fresh_ts(), thread_ts=thread)
+    async with bot.app.sessions.begin() as session:  # the inbox is out of reach
+        await session.execute(text("ALTER TABLE inbox_events RENAME TO inbox_away"))
+    assert await bot.event(event, event_id="EvX", handle=False) >= 500  # Slack sends it again
+    async with bot.app.sessions.begin() as session:
+        await session.execute(text("ALTER TABLE inbox_away RENAME TO inbox_events"))
+    assert await bot.event(event, event_id="EvX", retry_num=1, retry_reason="http_error") == 200
+    assert await _answers(bot) == 1
 
 
 async def test_a_retry_of_an_answer_that_was_stored_changes_nothing(bot: SlackBot) -> None:
@@ -138,15 +185,21 @@ async def test_answers_written_while_the_bot_was_down_are_graded_after_restart(
 
 
 @pytest.mark.postgres
-async def test_an_answer_that_could_not_be_stored_is_not_acknowledged(
-    pg_database_url: str, fake: FakeSlack
+async def test_a_stored_message_that_cannot_be_handled_is_retried_then_given_up(
+    pg_database_url: str, fake: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
     bot = await SlackBot.start(pg_database_url, fake)
     try:
         thread = await bot.post_question()
-        # PostgreSQL refuses a message id longer than its column: the store fails.
+        # PostgreSQL refuses a message id longer than its column: handling it fails.
         event = slack_api.message_event(ANSWER, user="U1", ts="9" * 80, thread_ts=thread)
-        assert await bot.event(event, event_id="EvBad") >= 500  # so Slack delivers it again
+        assert await bot.event(event, event_id="EvBad") == 200  # stored: Slack is done with it
+        assert await _stored(bot) == {"working": 1}  # leased: tried again when that runs out
+        for _ in range(MAX_ATTEMPTS):
+            bot.app.clock.advance(LEASE + timedelta(seconds=1))  # type: ignore[attr-defined]
+            await bot.app.inbox.drain()
+        assert await _stored(bot) == {"failed": 1}
+        assert "giving up on 1 stored event(s)" in caplog.text
         assert await _answers(bot) == 0
     finally:
         await bot.stop()

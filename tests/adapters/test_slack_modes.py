@@ -43,6 +43,7 @@ async def test_socket_mode_takes_commands_and_events_and_acks_them(
             )
         )
         await fake.wait_for_ack(event)
+        await bot.app.inbox.drain()  # handled after the ack
         [reaction] = await fake.wait_for_call("reactions.add")
         assert reaction.params["name"] == "eyes"
         assert post.params["channel"] == "C1"

@@ -515,7 +515,8 @@ class FakeSlack:
         if not p.get("filename") or not str(p.get("length") or "").isdigit():
             return _error("invalid_arguments")
         file_id = f"F{len(self.files) + 1:08d}"
-        self.files[file_id] = {"name": p["filename"], "length": int(p["length"]), "content": None}
+        self.files[file_id] = {"name": p["filename"], "length": int(p["length"]), "content": None,
+                               "alt_txt": p.get("alt_txt")}  # fmt: skip
         return {"ok": True, "upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
 
     async def _upload(self, request: web.Request) -> web.StreamResponse:

@@ -92,7 +92,7 @@ async def test_an_edit_before_close_replaces_the_answer_and_its_grade(bot: Harne
     assert board is not None and "<@U-ada> 10 pts" in board.body
 
 
-async def test_a_second_message_replaces_the_first_and_deleting_it_restores_the_first(
+async def test_deleting_a_replacement_makes_the_replaced_answer_count_again(
     bot: Harness,
 ) -> None:
     await bot.configure()
@@ -100,8 +100,9 @@ async def test_a_second_message_replaces_the_first_and_deleting_it_restores_the_
     question = await bot.question()
     ada = bot.platform.user("U-ada", "ada")
     await bot.answer(ada, strong_answer(question))
-    second = await bot.answer(ada, question.weak_answer.text)
+    second = await bot.answer(ada, "new answer: " + question.weak_answer.text)
     await bot.grade_all()
+    await bot.command("replace", user=ada)
     board = await bot.command("leaderboard week")
     assert board is not None and "<@U-ada> 10 pts" not in board.body
 
@@ -115,12 +116,14 @@ async def test_a_platform_retry_of_the_same_event_is_stored_once(bot: Harness) -
     await bot.tick(MONDAY_0800 + timedelta(hours=1))
     ada = bot.platform.user("U-ada", "ada")
     thread = bot.thread()
-    message, _ = await bot.platform.answer(ada, thread, "first delivery", event_id="Ev1")
+    message, _ = await bot.platform.answer(
+        ada, thread, "the first delivery of an answer", event_id="Ev1"
+    )
     from bot.domain import AnswerPosted
 
     retry = AnswerPosted(
         event_id="Ev1", message=message, thread=thread, author=ada, author_name="ada",
-        text="first delivery",
+        text="the first delivery of an answer",
     )  # fmt: skip
     assert await bot.app.router.handle(retry) is None
     assert await bot.grade_all() == 1

@@ -105,8 +105,9 @@ async def test_every_board_follows_an_edit_a_replacement_and_a_withdrawal(bot: H
     body = await _every_board(bot)
     assert _order(body) == ["ADA", "BOB"] and "<@ADA> 10 pts" in body
 
-    second = await bot.answer(ada, question.weak_answer.text)  # replaces the first
+    second = await bot.answer(ada, "new answer: " + question.weak_answer.text)
     await bot.grade_all()
+    await bot.command("replace", user=ada)  # the new attempt replaces the first
     assert _order(await _every_board(bot)) == ["BOB", "ADA"]
 
     await bot.platform.delete(second)  # the first counts again, with the grade of its edit

@@ -25,3 +25,9 @@ def test_ordinary_text_is_unchanged() -> None:
 def test_clip_marks_the_cut() -> None:
     assert clip("abcdef", 4) == "abc…"
     assert clip("abc", 4) == "abc"
+
+
+def test_clip_never_cuts_a_word_in_half() -> None:
+    text = "Alert on drift and measure each feature against the training baseline"
+    assert clip(text, 30) == "Alert on drift and measure…"
+    assert clip("Alert on drift, then measure", 16) == "Alert on drift…"
