@@ -129,8 +129,11 @@ class App:
         grader: Grader | None = None,
         bank: Bank | None = None,
         upgrade: bool = True,
+        engine: AsyncEngine | None = None,
     ) -> App:
-        """Everything wired, the database migrated and the questions synced; nothing started."""
+        """Everything wired, the database migrated and the questions synced; nothing started.
+        `engine` (made from settings when None) is shared with adapters that keep platform
+        data in the database; the app disposes of it on stop."""
         clock = clock or SystemClock()
         bank = bank or load_bank(settings.bank_dirs)
         llm_limit = None
@@ -138,7 +141,7 @@ class App:
             llm_limit = AdaptiveLimit(settings.llm_concurrency)
         offline = OfflineGrader(bank)
         grader = grader or build_grader(settings, bank, limit=llm_limit, offline=offline)
-        engine = make_engine(settings.database_url)
+        engine = engine or make_engine(settings.database_url)
         if upgrade:
             await migrate.upgrade(engine)
         sessions = make_sessionmaker(engine)

@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -130,10 +131,17 @@ def mock(
         raise typer.Exit(1)
 
 
+class SlackMode(StrEnum):
+    """How the bot hears from Slack: a Socket Mode connection, or HTTP requests to it."""
+
+    SOCKET = "socket"
+    HTTP = "http"
+
+
 @app.command()
 def run(
     slack_mode: Annotated[
-        str | None, typer.Option(help="socket (default with SLACK_APP_TOKEN) or http.")
+        SlackMode | None, typer.Option(help="Default: socket with SLACK_APP_TOKEN, else http.")
     ] = None,
     host: Annotated[str, typer.Option(help="HTTP mode: the address to listen on.")] = "0.0.0.0",
     port: Annotated[
@@ -145,15 +153,12 @@ def run(
 
     settings = _settings()
     _logging(settings)
-    if slack_mode not in (None, "socket", "http"):
-        err.print("--slack-mode is socket or http")
-        raise typer.Exit(2)
     try:
         asyncio.run(
             run_bot(
                 settings,
                 stop_signals=(signal.SIGINT, signal.SIGTERM),
-                slack_mode=slack_mode,
+                slack_mode=None if slack_mode is None else slack_mode.value,
                 host=host,
                 port=port,
             )

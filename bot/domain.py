@@ -151,6 +151,11 @@ class CardField:
     inline: bool = True
 
 
+ANSWER_PRIVATELY = "answer_privately"
+"""The action id of the question card's "Answer privately" button: adapters open their
+platform's form for it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Button:
     label: str

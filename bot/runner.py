@@ -9,9 +9,12 @@ import signal
 import sys
 from collections.abc import Iterable
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bot.app import App
 from bot.config import Settings
 from bot.ports import ChatAdapter
+from bot.storage.db import make_engine
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 30.0
@@ -23,9 +26,15 @@ class NoPlatformConfigured(Exception):
 
 
 def platform_adapters(
-    settings: Settings, *, slack_mode: str | None = None, host: str = "0.0.0.0", port: int = 3000
+    settings: Settings,
+    *,
+    slack_mode: str | None = None,
+    host: str = "0.0.0.0",
+    port: int = 3000,
+    engine: AsyncEngine | None = None,
 ) -> list[ChatAdapter]:
-    """The adapters the environment configures; NoPlatformConfigured says what is missing."""
+    """The adapters the environment configures; NoPlatformConfigured says what is missing.
+    `engine` is the app's database, for Slack installations into many workspaces."""
     adapters: list[ChatAdapter] = []
     multi = bool(settings.slack_client_id and settings.slack_client_secret)
     if settings.slack_bot_token or multi:
@@ -44,7 +53,9 @@ def platform_adapters(
             )
         from adapters.slack import SlackAdapter
 
-        adapters.append(SlackAdapter(settings, mode=mode, host=host, port=port))  # type: ignore[arg-type]
+        adapters.append(
+            SlackAdapter(settings, mode=mode, host=host, port=port, engine=engine)  # type: ignore[arg-type]
+        )
     if settings.discord_token:
         from adapters.discord import DiscordAdapter
 
@@ -65,11 +76,14 @@ async def run_bot(
     host: str = "0.0.0.0",
     port: int = 3000,
 ) -> None:
-    adapters = platform_adapters(settings, slack_mode=slack_mode, host=host, port=port)
+    engine = make_engine(settings.database_url)  # one pool, shared with the Slack adapter
+    adapters = platform_adapters(
+        settings, slack_mode=slack_mode, host=host, port=port, engine=engine
+    )
     # The database drivers' threads hand results back through the GIL: a short switch interval
     # keeps a busy event loop from holding each handback for the default 5 ms.
     sys.setswitchinterval(SWITCH_INTERVAL)
-    app = await App.create(settings, adapters=adapters)
+    app = await App.create(settings, adapters=adapters, engine=engine)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in stop_signals:

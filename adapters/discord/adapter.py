@@ -18,7 +18,8 @@ from discord.http import Route
 from adapters.discord.bot import PLATFORM, make_bot, thread_answer
 from adapters.discord.render import (
     NO_PINGS,
-    CardButtons,
+    AnswerPrivately,
+    CommandButton,
     carries_key,
     embed,
     message_kwargs,
@@ -27,7 +28,6 @@ from adapters.discord.render import (
 from bot.config import Settings
 from bot.domain import AnswerPosted, Card, ChannelRef, MessageRef, Reaction, UserRef
 from bot.ports import EventHandler
-from bot.services import cards
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,8 @@ class DiscordAdapter:
         self._task: asyncio.Task[None] | None = None
         self._dm_notices: dict[str, Card] = {}
         self._private: dict[tuple[str, str], tuple[Any, float]] = {}
+        self._handling: set[asyncio.Task[Any]] = set()
+        """discord.py's tasks that handed an event to the core and are not finished yet."""
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -84,7 +86,7 @@ class DiscordAdapter:
             # A plain Bot connects straight to Discord's gateway unless told where it is.
             _, url, _ = await self.bot.http.get_bot_gateway()
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
-        self.bot.add_view(CardButtons())  # the "Answer privately" button outlives restarts
+        self.bot.add_dynamic_items(AnswerPrivately, CommandButton)  # buttons outlive restarts
         if self._settings.discord_sync_commands:
             await sync_commands(self.bot, self._settings.discord_sync_guild)
         self._task = asyncio.create_task(self.bot.connect(reconnect=True))
@@ -99,9 +101,25 @@ class DiscordAdapter:
                 await self._task
 
     async def deliver(self, event: Any) -> Card | None:
+        """Hand `event` to the core; the task doing it counts as in flight until it ends (its
+        reply sent too), so `idle` can wait for it."""
         if self._on_event is None:
             return None
+        task = asyncio.current_task()
+        if task is not None and task not in self._handling:
+            self._handling.add(task)
+            task.add_done_callback(self._handling.discard)
         return await self._on_event(event)
+
+    async def idle(self) -> None:
+        """Wait until every event handed to the core so far is handled."""
+        while pending := self._handling - {asyncio.current_task()}:
+            await asyncio.wait(pending)
+
+    @property
+    def in_flight(self) -> int:
+        """How many events are being handled."""
+        return len(self._handling)
 
     def remember_private_answer(self, interaction: Any, question: MessageRef) -> None:
         """Keep the modal's interaction so feedback can follow up on it (its token lives 15
@@ -229,7 +247,7 @@ class DiscordAdapter:
         except discord.Forbidden as exc:
             if exc.code != DMS_CLOSED:
                 raise
-            self._dm_notices[user.user_id] = cards.notice(
+            self._dm_notices[user.user_id] = Card(
                 "I couldn't send you a direct message",
                 "Your DMs are closed to this server's members, so your feedback did not reach "
                 f"you. Open them in the server's Privacy Settings. It was: {card.title}.",

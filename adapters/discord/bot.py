@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from adapters.discord.render import NO_PINGS, clicked_command, embed, is_answer_privately
+from adapters.discord.render import NO_PINGS, embed
 from bot.domain import (
     AnswerDeleted,
     AnswerEdited,
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
-FAST_REPLY = 2.0  # answer directly if we can, else defer (Discord allows 3 s for the first reply)
 
 
 def intents() -> discord.Intents:
@@ -133,26 +131,26 @@ class DrillCog(commands.Cog):
     async def respond(
         self, interaction: discord.Interaction[Any], work: Awaitable[Card | None]
     ) -> None:
-        """Reply privately: at once when the work is quick, else defer and follow up."""
-        task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=FAST_REPLY)
+        """Reply privately. The interaction is deferred first, before `work` touches the
+        database: Discord drops an interaction not answered within 3 s, and a deferred one
+        can be followed up for 15 minutes."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            card = await work
+        except Exception:
+            log.exception("Discord: a command failed (guild %s)", interaction.guild_id)
+            card = Card(
+                title="Something went wrong",
+                body="OpsDrill could not do that just now. Try again in a moment.",
+                refused=True,
+            )
         notice = self.adapter.take_dm_notice(str(interaction.user.id))
-        if not done:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-        card = await task
         embeds = [embed(card)] if card is not None else []
         if notice is not None:
             embeds.append(embed(notice))
         if not embeds:
             embeds = [discord.Embed(title="Done")]
-        if done:
-            await interaction.response.send_message(
-                embeds=embeds, ephemeral=True, allowed_mentions=NO_PINGS
-            )
-        else:
-            await interaction.followup.send(
-                embeds=embeds, ephemeral=True, allowed_mentions=NO_PINGS
-            )
+        await interaction.followup.send(embeds=embeds, ephemeral=True, allowed_mentions=NO_PINGS)
 
     async def command(self, interaction: discord.Interaction[Any], name: str, *args: Any) -> None:
         channel_id = interaction.channel_id
@@ -177,7 +175,10 @@ class DrillCog(commands.Cog):
     @drill.command(name="leaderboard", description="Standings for this channel or the server")
     @app_commands.describe(period="week, month or all", scope="channel, team or squads")
     async def leaderboard(
-        self, interaction: discord.Interaction[Any], period: str = "week", scope: str = "channel"
+        self,
+        interaction: discord.Interaction[Any],
+        period: Literal["week", "month", "all"] = "week",
+        scope: Literal["channel", "team", "squads"] = "channel",
     ) -> None:
         kind = scope if scope in ("team", "squads") else ""
         await self.command(interaction, "leaderboard", kind, period)
@@ -326,19 +327,11 @@ class DrillCog(commands.Cog):
 
     # --- messages and components -----------------------------------------------------------
 
-    @commands.Cog.listener()
-    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
-        data: dict[str, Any] = dict(interaction.data or {})
-        custom_id = data.get("custom_id")
-        if interaction.type is not discord.InteractionType.component:
-            return
-        command = clicked_command(custom_id)
-        if command is not None:  # e.g. Replace / Keep on a new attempt's prompt
-            await self.command(interaction, command[0], *command[1])
-            return
-        if not is_answer_privately(custom_id) or interaction.message is None:
-            return
+    async def open_private_answer(self, interaction: discord.Interaction[Any]) -> None:
+        """The "Answer privately" form for the question the clicked button sits under."""
         message = interaction.message
+        if message is None:
+            return
         parent = ChannelRef(PLATFORM, str(interaction.guild_id), str(message.channel.id))
         thread_id = str(message.thread.id) if message.thread else str(message.id)
         question = MessageRef(parent, str(message.id), thread_id)

@@ -1,18 +1,21 @@
-"""Cards as Discord embeds; buttons as a persistent view."""
+"""Cards as Discord embeds; buttons as views, "Answer privately" as a dynamic item."""
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 import discord
 
-from bot.domain import Button, Card, button_command
+from bot.domain import ANSWER_PRIVATELY, COMMAND_BUTTON, Button, Card, button_command
+
+log = logging.getLogger(__name__)
 
 COLOUR = discord.Colour(0x1F3B57)
 NO_PINGS = discord.AllowedMentions.none()
 ANSWER_PRIVATELY_ID = "opsdrill:answer_privately"
 _KEYED = ANSWER_PRIVATELY_ID + ":"
-_ANSWER_ACTION = "answer_privately"
 
 
 def embed(card: Card) -> discord.Embed:
@@ -36,14 +39,7 @@ def answer_privately_id(key: str | None = None) -> str:
 
 def carries_key(card: Card) -> bool:
     """Whether `card` has the button a post's key rides in."""
-    return any(b.action_id == _ANSWER_ACTION for b in card.buttons)
-
-
-def is_answer_privately(custom_id: object) -> bool:
-    """Whether a clicked component is "Answer privately", whatever key its post carries."""
-    return isinstance(custom_id, str) and (
-        custom_id == ANSWER_PRIVATELY_ID or custom_id.startswith(_KEYED)
-    )
+    return any(b.action_id == ANSWER_PRIVATELY for b in card.buttons)
 
 
 def posted_key(message: discord.Message) -> str | None:
@@ -74,19 +70,91 @@ def clicked_command(custom_id: object) -> tuple[str, tuple[str, ...]] | None:
     return button_command(action_id, value)
 
 
-class CardButtons(discord.ui.View):
-    """The card's buttons. "Answer privately" is persistent: the cog knows it by its id on any
-    message, before or after a restart, whatever key the id carries."""
+class _CogButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"(?!)",  # a base only: never matches
+):
+    """A button discord.py recognises by its custom_id on any message, before or after a
+    restart (registered with `add_dynamic_items`); a click goes to the cog."""
 
-    def __init__(self, card: Card | None = None, *, key: str | None = None) -> None:
+    def __init__(self, custom_id: str, label: str) -> None:
+        super().__init__(
+            discord.ui.Button(label=label, custom_id=custom_id, style=discord.ButtonStyle.primary)
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> _CogButton:
+        return cls._clicked(match, str(getattr(item, "label", None) or ""))
+
+    @classmethod
+    def _clicked(cls, match: re.Match[str], label: str) -> _CogButton:
+        raise NotImplementedError
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        cog: Any = interaction.client.get_cog("DrillCog")
+        if cog is None:
+            log.warning("Discord: a button was clicked before the bot was ready")
+            return
+        await self.clicked(cog, interaction)
+
+    async def clicked(self, cog: Any, interaction: discord.Interaction[Any]) -> None:
+        raise NotImplementedError
+
+
+class AnswerPrivately(_CogButton, template=re.escape(ANSWER_PRIVATELY_ID) + r"(?::(?P<key>.+))?"):
+    """ "Answer privately", whatever key its post carries: opens the answer form."""
+
+    def __init__(self, key: str | None = None, *, label: str = "Answer privately") -> None:
+        super().__init__(answer_privately_id(key), label)
+
+    @classmethod
+    def _clicked(cls, match: re.Match[str], label: str) -> _CogButton:
+        return cls(match["key"], label=label or "Answer privately")
+
+    async def clicked(self, cog: Any, interaction: discord.Interaction[Any]) -> None:
+        await cog.open_private_answer(interaction)
+
+
+class CommandButton(_CogButton, template=re.escape(COMMAND_BUTTON) + r".+"):
+    """A button that runs a `/drill` command (e.g. Replace / Keep on a new attempt's prompt);
+    its custom_id carries the command (see `button_id`)."""
+
+    def __init__(self, custom_id: str, *, label: str = "OK") -> None:
+        super().__init__(custom_id, label)
+
+    @classmethod
+    def _clicked(cls, match: re.Match[str], label: str) -> _CogButton:
+        return cls(match.group(0), label=label or "OK")
+
+    async def clicked(self, cog: Any, interaction: discord.Interaction[Any]) -> None:
+        command = clicked_command(self.custom_id)
+        if command is not None:
+            await cog.command(interaction, command[0], *command[1])
+
+
+class CardButtons(discord.ui.View):
+    """The card's buttons; "Answer privately" carries the post's key (see
+    `answer_privately_id`)."""
+
+    def __init__(self, card: Card, *, key: str | None = None) -> None:
         super().__init__(timeout=None)
-        for b in card.buttons if card else ():
-            custom_id = answer_privately_id(key) if b.action_id == _ANSWER_ACTION else button_id(b)
-            self.add_item(
-                discord.ui.Button(
-                    label=b.label, custom_id=custom_id, style=discord.ButtonStyle.primary
+        for b in card.buttons:
+            if b.action_id == ANSWER_PRIVATELY:
+                self.add_item(AnswerPrivately(key, label=b.label))
+            elif clicked_command(button_id(b)) is not None:
+                self.add_item(CommandButton(button_id(b), label=b.label))
+            else:
+                self.add_item(
+                    discord.ui.Button(
+                        label=b.label, custom_id=b.action_id, style=discord.ButtonStyle.primary
+                    )
                 )
-            )
 
 
 def message_kwargs(card: Card, *, key: str | None = None) -> dict[str, Any]:

@@ -20,9 +20,11 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.app.async_server import AsyncSlackAppServer
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack import blocks, history, installations
 from adapters.slack.guard import events_guard
+from adapters.slack.lazy import TrackedLazyRunner
 from adapters.slack.limits import PacedWebClient, SlackLimits
 from adapters.slack.payloads import (
     PRIVATE_ANSWER_VIEW,
@@ -36,6 +38,7 @@ from adapters.slack.retries import retry_handlers
 from bot.background import Background
 from bot.config import Settings
 from bot.domain import (
+    ANSWER_PRIVATELY,
     COMMAND_BUTTON,
     AnswerPosted,
     Card,
@@ -49,8 +52,6 @@ from bot.domain import (
     UserRef,
 )
 from bot.ports import EventHandler
-from bot.services.cards import ANSWER_PRIVATELY
-from bot.storage.db import make_engine
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,10 @@ class SlackAdapter:
         host: str = "0.0.0.0",
         port: int = 3000,
         limits: SlackLimits | None = None,
+        engine: AsyncEngine | None = None,
     ) -> None:
+        """`engine` is the app's database, where installations into many workspaces are kept
+        (needed with SLACK_CLIENT_ID/SECRET)."""
         self._settings = settings
         # Slack's per-method, per-workspace tiers (posts: one a second per channel), shared
         # by every workspace's client.
@@ -89,8 +93,11 @@ class SlackAdapter:
         self._api_url = settings.slack_api_url or AsyncWebClient.BASE_URL
         self._multi = bool(settings.slack_client_id and settings.slack_client_secret)
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        self._engine = make_engine(settings.database_url) if self._multi else None
+        if self._multi and engine is None:
+            raise ValueError("Slack installs into many workspaces: pass the database engine")
+        self._engine = engine
         self.client = self._web_client(None if self._multi else token, team_id="")
+        self._after_ack = Background()
         self.app = AsyncApp(
             client=self.client,
             token=None if self._multi else token,
@@ -100,11 +107,11 @@ class SlackAdapter:
             logger=logging.getLogger("slack_bolt"),
             process_before_response=True,
         )
+        self.app.listener_runner.lazy_listener_runner = TrackedLazyRunner(self._after_ack, log)
         self._on_event: EventHandler | None = None
         self._clients: dict[str, AsyncWebClient] = {}
         self._names: dict[tuple[str, str], str] = {}
         self._dm_channels: dict[tuple[str, str], str] = {}
-        self._after_ack = Background()
         self._hellos = 0
         self._runner: web.AppRunner | None = None
         self._socket: Any = None
@@ -161,8 +168,16 @@ class SlackAdapter:
             await self._socket.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
-        if self._engine is not None:
-            await self._engine.dispose()
+
+    async def idle(self) -> None:
+        """Wait until the work that followed acks (lazy listeners, replies, name look-ups) is
+        done, including work that work started."""
+        await self._after_ack.idle()
+
+    @property
+    def in_flight(self) -> int:
+        """How many pieces of after-ack work are running."""
+        return self._after_ack.in_flight
 
     @property
     def port(self) -> int:

@@ -11,6 +11,9 @@ from bot.domain import Card
 _OURS = re.compile(r"(<@[UW][A-Z0-9]+>|<!date\^\d+\^[^|>]+\|[^>]*>)")
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
+BUTTON_LIMIT = 75
+FIELD_LIMIT = 2000
+MAX_BLOCKS = 50  # in a message; views take 100
 
 
 def escape(text: str) -> str:
@@ -52,12 +55,17 @@ def card_blocks(card: Card, *, value: str = "") -> list[dict[str, Any]]:
         blocks.append({"type": "section", "text": _mrkdwn(chunk)})
     inline = [f for f in card.fields if f.inline]
     if inline:
-        fields = [_mrkdwn(f"*{escape(f.label)}*\n{escape(f.value)}"[:2000]) for f in inline[:10]]
+        fields = [
+            _mrkdwn(f"*{escape(f.label)}*\n{escape(f.value)}"[:FIELD_LIMIT]) for f in inline[:10]
+        ]
         blocks.append({"type": "section", "fields": fields})
     for f in card.fields:
         if not f.inline:
             for chunk in _chunks(f"*{escape(f.label)}*\n{escape(f.value)}"):
                 blocks.append({"type": "section", "text": _mrkdwn(chunk)})
+    if len(blocks) > MAX_BLOCKS - 4:  # leave room for the deadline, buttons and footer
+        blocks = blocks[: MAX_BLOCKS - 5]
+        blocks.append({"type": "section", "text": _mrkdwn("… (shortened to fit Slack)")})
     if card.deadline is not None:
         blocks.append({"type": "section", "text": _mrkdwn(f"⏰ Closes {deadline(card.deadline)}")})
     if card.buttons:
@@ -65,12 +73,13 @@ def card_blocks(card: Card, *, value: str = "") -> list[dict[str, Any]]:
             "type": "actions",
             "elements": [
                 {"type": "button", "action_id": b.action_id, "value": b.value or value,
-                 "text": {"type": "plain_text", "text": b.label}}
+                 "text": {"type": "plain_text", "text": b.label[:BUTTON_LIMIT]}}
                 for b in card.buttons
             ],
         })  # fmt: skip
     if card.footer:
-        blocks.append({"type": "context", "elements": [_mrkdwn(escape(card.footer))]})
+        footer = escape(card.footer)[:SECTION_LIMIT]
+        blocks.append({"type": "context", "elements": [_mrkdwn(footer)]})
     return blocks
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from bot.domain import Button, Card, CardField
+from bot.domain import ANSWER_PRIVATELY, Button, Card, CardField
 from bot.grading.base import Grade, Verdict
 from bot.questions.schema import Question
 from bot.services import replies
@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from bot.services.round_views import OpenRound
 from bot.text import clip, neutralize
 
-ANSWER_PRIVATELY = "answer_privately"
 _VERDICT_MARK = {Verdict.FULL: "✅", Verdict.PARTIAL: "🟡", Verdict.MISSED: "❌"}
 _MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
 BOARD_ROWS = 10  # standings shown on a card; leaderboards fetch no more

@@ -167,16 +167,7 @@ class RoundCloser:
         """Close the channel's open round now (admins); what happened, in words for the admin."""
         async with self._sessions() as session:
             channel = await repo.find_channel(session, ref)
-            rnd = None
-            if channel is not None:
-                rnd = (
-                    await session.execute(
-                        select(Round)
-                        .where(Round.channel_id == channel.id, Round.status == "open")
-                        .order_by(Round.opens_at.desc())
-                        .limit(1)
-                    )
-                ).scalar_one_or_none()
+            rnd = None if channel is None else await repo.open_round(session, channel.id)
         if rnd is None:
             return "There is no open round in this channel."
         if await self.close_round(rnd.id):

@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.models import Channel, Entry, Member, TeamMonthTotal, TeamTotal
-from bot.storage.tally import month_of, next_month
+from bot.storage.tally import member_totals, month_of, next_month
 
 
 class Period(StrEnum):
@@ -52,7 +52,7 @@ class LeaderboardService:
     async def round_standings(self, round_id: int) -> list[Standing]:
         """Who scored what in one round; ties go to whoever answered first."""
         async with self._sessions() as session:
-            return await _standings(session, _from_entries(Entry.round_id == round_id))
+            return await _standings(session, member_totals(Entry.round_id == round_id))
 
     async def channel_board(
         self, channel_id: int, period: Period, today: date, *, limit: int | None = None
@@ -66,7 +66,7 @@ class LeaderboardService:
         """The channel's standings over the local dates `first` to `last` (from the start when
         `first` is None)."""
         since = None if first is None else Entry.local_date.between(first, last)
-        totals = _from_entries(Entry.channel_id == channel_id, since)
+        totals = member_totals(Entry.channel_id == channel_id, since)
         async with self._sessions() as session:
             return await _standings(session, totals, limit=limit)
 
@@ -87,7 +87,7 @@ class LeaderboardService:
                     TeamMonthTotal.month == month_of(today),
                 )
             else:
-                totals = _from_entries(Entry.channel_id.in_(channels), _since(period, today))
+                totals = member_totals(Entry.channel_id.in_(channels), _since(period, today))
             return await _standings(session, totals, limit=limit)
 
 
@@ -129,22 +129,8 @@ async def _standings(
     ]
 
 
-def _from_entries(*conditions: Any) -> Select[Any]:
-    """Points, rounds and first answer per member over the matching entries."""
-    return (
-        select(
-            Entry.member_id,
-            func.coalesce(func.sum(Entry.score), 0.0).label("points"),
-            func.count().label("rounds"),
-            func.min(Entry.first_answered_at).label("first"),
-        )
-        .where(*(c for c in conditions if c is not None))
-        .group_by(Entry.member_id)
-    )
-
-
 def _kept(model: type[TeamTotal] | type[TeamMonthTotal], *conditions: Any) -> Select[Any]:
-    """The same, read from kept totals (one row per member)."""
+    """Points, rounds and first answer per member, read from kept totals (one row each)."""
     return select(
         model.member_id,
         model.points.label("points"),

@@ -114,14 +114,7 @@ class RoundViews:
             channel = await repo.find_channel(session, ref)
             if channel is None:
                 return None
-            rnd = (
-                await session.execute(
-                    select(Round)
-                    .where(Round.channel_id == channel.id, Round.status == "open")
-                    .order_by(Round.opens_at.desc())
-                    .limit(1)
-                )
-            ).scalar_one_or_none()
+            rnd = await repo.open_round(session, channel.id)
         if rnd is None or rnd.message_id is None:
             return None
         return MessageRef(ref, rnd.message_id, rnd.thread_id)

@@ -26,6 +26,7 @@ from bot.storage.models import (
     Round,
     Team,
 )
+from bot.storage.tally import member_totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +71,18 @@ class StatsService:
             member_id = await _member_id(session, user)
             if member_id is None:
                 return PersonalStats()
+            totals = (
+                await session.execute(member_totals(Entry.member_id == member_id))
+            ).one_or_none()
             rows = (
                 await session.execute(
-                    select(Round.id, Round.channel_id, QuestionVersion.category, Entry.score)
-                    .select_from(Entry)
+                    select(Entry.channel_id, QuestionVersion.category, Entry.score)
                     .join(Round, Round.id == Entry.round_id)
                     .join(QuestionVersion, QuestionVersion.id == Round.question_id)
                     .where(Entry.member_id == member_id)
                 )
             ).all()
-            channels = {channel_id for _, channel_id, _, _ in rows}
+            channels = {channel_id for channel_id, _, _ in rows}
             mock_scores = (
                 await session.execute(
                     select(QuestionVersion.category, InterviewTurn.score)
@@ -108,17 +111,18 @@ class StatsService:
                 ).all()
             )
         by_topic: dict[str, list[float]] = defaultdict(list)
-        for _, _, category, score in rows:
+        for _, category, score in rows:
             if score is not None:
                 by_topic[category].append(score)
         for category, score in mock_scores:
             by_topic[category].append(score)
-        graded = [s for _, _, _, s in rows if s is not None]
+        points = float(totals.points) if totals is not None else 0.0
+        graded = int(totals.graded) if totals is not None else 0
         streak, best = _streaks(days, answered_days)
         return PersonalStats(
-            rounds=len(rows),
-            points=round(sum(graded), 1),
-            average=round(sum(graded) / len(graded), 1) if graded else 0.0,
+            rounds=int(totals.rounds) if totals is not None else 0,
+            points=round(points, 1),
+            average=round(points / graded, 1) if graded else 0.0,
             streak=streak,
             best_streak=best,
             topics=[

@@ -241,6 +241,18 @@ async def round_for_thread(
     ).scalar_one_or_none()
 
 
+async def open_round(session: AsyncSession, channel_id: int) -> Round | None:
+    """The channel's round taking answers now, if any (the newest, should there be two)."""
+    return (
+        await session.execute(
+            select(Round)
+            .where(Round.channel_id == channel_id, Round.status == "open")
+            .order_by(Round.opens_at.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
 async def open_round_threads(session: AsyncSession, platform: str) -> list[MessageRef]:
     """The threads of every posted round on `platform` still taking answers (or past its
     deadline but not closed yet, when the bot was down at close time)."""

@@ -49,6 +49,23 @@ def counted_score() -> Any:
     )
 
 
+def member_totals(*conditions: Any) -> Select[Any]:
+    """Per member, over the entries matching `conditions` (None ones are skipped): `points`,
+    the sum of counted scores; `rounds` entered; `graded`, rounds with a counted score; and
+    `first`, their earliest answer. Leaderboards and personal stats both read it."""
+    return (
+        select(
+            Entry.member_id,
+            func.coalesce(func.sum(Entry.score), 0.0).label("points"),
+            func.count().label("rounds"),
+            func.count(Entry.score).label("graded"),
+            func.min(Entry.first_answered_at).label("first"),
+        )
+        .where(*(c for c in conditions if c is not None))
+        .group_by(Entry.member_id)
+    )
+
+
 def month_of(day: date) -> date:
     """The month `day` falls in, by its first day (how month totals are keyed)."""
     return day.replace(day=1)

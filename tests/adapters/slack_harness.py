@@ -15,7 +15,8 @@ from adapters.slack import SlackAdapter
 from adapters.slack.limits import SlackLimits
 from bot.app import App
 from bot.clock import FakeClock
-from bot.domain import ChannelRef
+from bot.domain import Card, ChannelRef, InboundEvent
+from bot.storage.db import make_engine
 from tests.conftest import make_settings
 from tests.fakes import slack_api
 from tests.fakes.slack_api import FakeSlack
@@ -36,6 +37,8 @@ class SlackBot:
     adapter: SlackAdapter
     fake: FakeSlack
     http: aiohttp.ClientSession | None
+    delay: float = 0.0
+    """Seconds the core takes before handling each event (a slow database)."""
 
     @classmethod
     async def start(
@@ -47,17 +50,26 @@ class SlackBot:
             "SLACK_API_URL": fake.api_url, **settings,
         }  # fmt: skip
         config = make_settings(database_url, **values)
+        engine = make_engine(config.database_url)
         adapter = SlackAdapter(
             config,
             mode=mode,
             host="127.0.0.1",
             port=0,
             limits=limits,  # type: ignore[arg-type]
+            engine=engine,
         )
-        app = await App.create(config, adapters=[adapter], clock=FakeClock(NOW))
+        app = await App.create(config, adapters=[adapter], clock=FakeClock(NOW), engine=engine)
+        bot = cls(app, adapter, fake, aiohttp.ClientSession() if mode == "http" else None)
+        handle = app.router.handle
+
+        async def slowed(event: InboundEvent) -> Card | None:
+            await asyncio.sleep(bot.delay)
+            return await handle(event)
+
+        app.router.handle = slowed  # type: ignore[method-assign]
         await app.start(schedule=False, workers=False)
-        http = aiohttp.ClientSession() if mode == "http" else None
-        return cls(app, adapter, fake, http)
+        return bot
 
     async def stop(self) -> None:
         if self.http is not None:
@@ -122,9 +134,15 @@ class SlackBot:
         assert status == 200
         return ts
 
-    async def settle(self, seconds: float = 0.3) -> None:
-        """Let bolt finish the work it does after acking."""
-        await asyncio.sleep(seconds)
+    async def settle(self) -> None:
+        """Wait until everything acked so far is handled: bolt's lazy listeners and the
+        adapter's replies, and the core's work after them (reactions, receipts), however slow.
+        Grading is left to `app.grading.drain()`."""
+        while True:
+            await self.adapter.idle()
+            await self.app.background.idle()
+            if not self.adapter.in_flight and not self.app.background.in_flight:
+                return
 
 
 def now() -> int:

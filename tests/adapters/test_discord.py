@@ -21,6 +21,7 @@ from adapters.discord import DiscordAdapter
 from bot.app import App
 from bot.clock import FakeClock
 from bot.domain import (
+    ANSWER_PRIVATELY,
     AnswerPosted,
     Button,
     Card,
@@ -32,7 +33,6 @@ from bot.domain import (
     MessageRef,
     Reconnected,
 )
-from bot.services.cards import ANSWER_PRIVATELY
 from tests.conftest import make_settings
 from tests.fakes.discord_history import FakeDiscordWithHistory
 from tests.flow.harness import strong_answer
@@ -54,6 +54,8 @@ class DiscordBot:
     fake: FakeDiscordWithHistory
     delivered: list[InboundEvent] = field(default_factory=list)
     """Every event the adapter handed to the core, in order."""
+    delay: float = 0.0
+    """Seconds the core takes before handling each event (a slow database)."""
 
     @property
     def channel(self) -> ChannelRef:
@@ -68,6 +70,18 @@ class DiscordBot:
             await asyncio.sleep(0.01)
         raise TimeoutError(f"{count} {kind.__name__}; got {self.delivered}")
 
+    async def settle(self) -> None:
+        """Wait until the bot has read everything the fake sent and handled it, with the
+        core's work after it (reactions, replies), however slow. Grading is left to
+        `app.grading.drain()`."""
+        await self.fake.caught_up()
+        await asyncio.sleep(0)  # discord.py's handler tasks for what it read take their turn
+        while True:
+            await self.adapter.idle()
+            await self.app.background.idle()
+            if not self.adapter.in_flight and not self.app.background.in_flight:
+                return
+
     def identify_at_once(self) -> None:
         """Skip discord.py's 5 s wait before IDENTIFYing again (Discord's limit; not the fake's)."""
 
@@ -79,13 +93,17 @@ class DiscordBot:
     async def command(self, user: int, name: str, **options: Any) -> dict[str, Any]:
         """Run `/drill name`; the interaction response Discord received."""
         interaction = await self.fake.slash_command(user, f"drill {name}", options or None)
+        return await self.answer_to(interaction)
+
+    async def answer_to(self, interaction: dict[str, Any]) -> dict[str, Any]:
+        """The bot's callback type to `interaction` and the answer it shows (a deferred
+        response's answer is its first follow-up, which replaces the "thinking" message)."""
         response = await self.fake.wait_for_interaction_response(interaction["id"])
-        if response.type == 5:  # deferred: the answer is the follow-up
+        if response.type == 5:
             for _ in range(300):
-                if self.fake.original_response(interaction["id"]):
-                    original = self.fake.original_response(interaction["id"])
-                    if original and original.get("embeds"):
-                        return {"type": 5, "data": original}
+                original = self.fake.original_response(interaction["id"])
+                if original and original.get("embeds"):
+                    return {"type": 5, "data": original}
                 await asyncio.sleep(0.01)
         return {"type": response.type, "data": response.data}
 
@@ -118,6 +136,7 @@ async def running_bot(tmp_path: Path, **env: str) -> AsyncIterator[DiscordBot]:
 
     async def recording(event: InboundEvent) -> Card | None:
         harness.delivered.append(event)
+        await asyncio.sleep(harness.delay)
         return await handle(event)
 
     app.router.handle = recording  # type: ignore[method-assign]
@@ -159,7 +178,7 @@ async def test_an_admin_posts_the_question_as_an_embed_and_a_thread_starts(bot: 
 
 async def test_members_are_refused_admin_commands_privately(bot: DiscordBot) -> None:
     response = await bot.command(MEMBER, "post")
-    assert response["type"] == 4 and response["data"]["flags"] & 64
+    assert response["type"] == 5 and response["data"]["flags"] & 64
     assert "Admins only" in _embed_text(response["data"])
     assert bot.fake.requests_to("POST", rf"/channels/{bot.fake.channel_id}/messages") == []
 
@@ -185,14 +204,14 @@ async def test_an_edit_regrades_and_a_deletion_withdraws(bot: DiscordBot) -> Non
     message = await bot.fake.user_message(thread_id, ADA, question.weak_answer.text)
     await bot.fake.wait_for("PUT", rf"/channels/{thread_id}/messages/{message['id']}/reactions/.*")
     await bot.fake.user_edits(thread_id, int(message["id"]), strong_answer(question))
-    await asyncio.sleep(0.2)
+    await bot.settle()
     assert await bot.app.grading.drain() == 0  # graded once the edits stop
     bot.app.clock.advance(seconds=61)  # type: ignore[attr-defined]
     assert await bot.app.grading.drain() == 1  # one grading, of the edited text
     board = await bot.command(MEMBER, "leaderboard", period="week")
     assert f"<@{ADA}> 10 pts" in _embed_text(board["data"])
     await bot.fake.user_deletes(thread_id, int(message["id"]))
-    await asyncio.sleep(0.2)
+    await bot.settle()
     board = await bot.command(MEMBER, "leaderboard", period="week")
     assert f"<@{ADA}>" not in _embed_text(board["data"])
 
@@ -203,23 +222,26 @@ async def test_the_leaderboard_is_an_ephemeral_reply_mentioning_people(bot: Disc
     await bot.fake.wait_for("PUT", rf"/channels/{thread_id}/messages/{message['id']}/reactions/.*")
     await bot.app.grading.drain()
     response = await bot.command(MEMBER, "leaderboard")
-    assert response["type"] == 4 and response["data"]["flags"] & 64
+    assert response["type"] == 5 and response["data"]["flags"] & 64
     assert f"<@{ADA}>" in _embed_text(response["data"])
-    assert response["data"]["allowed_mentions"] == {"parse": []}
+    followup = bot.fake.requests_to("POST", r"/webhooks/\d+/[^/]+")[-1]
+    assert followup.json["allowed_mentions"] == {"parse": []}
 
 
 async def test_a_private_answer_goes_through_the_modal(bot: DiscordBot) -> None:
     await bot.post_round()
     [question_message] = bot.fake.bot_messages(bot.fake.channel_id)
-    click = await bot.fake.button_click(ADA, "opsdrill:answer_privately", question_message)
+    custom_id = question_message["components"][0]["components"][0]["custom_id"]
+    click = await bot.fake.button_click(ADA, custom_id, question_message)
     modal = await bot.fake.wait_for_interaction_response(click["id"])
     assert modal.type == 9
     question = await _question(bot)
     submit = await bot.fake.modal_submit(
         ADA, modal.data["custom_id"], {"opsdrill:answer": strong_answer(question)}
     )
-    ack = await bot.fake.wait_for_interaction_response(submit["id"])
-    assert ack.type == 4 and ack.data["flags"] & 64 and "Answer received" in _embed_text(ack.data)
+    ack = await bot.answer_to(submit)
+    assert ack["type"] == 5 and ack["data"]["flags"] & 64
+    assert "Answer received" in _embed_text(ack["data"])
     assert await bot.app.grading.drain() == 1
     [feedback] = bot.fake.followups(submit["id"])
     assert feedback["flags"] & 64 and "Your answer scored 10/10" in _embed_text(feedback)
@@ -263,7 +285,7 @@ async def test_a_gateway_reconnect_is_resumed(bot: DiscordBot) -> None:
 async def test_messages_from_bots_are_ignored(bot: DiscordBot) -> None:
     thread_id = await bot.post_round()
     await bot.adapter.bot.get_channel(thread_id).send("a bot's own message")  # type: ignore[union-attr]
-    await asyncio.sleep(0.2)
+    await bot.settle()
     assert bot.fake.requests_to("PUT", r"/channels/.*/reactions/.*") == []
 
 
@@ -459,6 +481,35 @@ async def test_export_sends_a_dm_with_the_json_attached(bot: DiscordBot) -> None
     assert with_file.json["allowed_mentions"] == {"parse": []}
 
 
+async def test_a_slow_command_is_deferred_at_once_and_still_answered(bot: DiscordBot) -> None:
+    bot.fake.interaction_deadline = 0.5  # Discord allows 3 s; the core below takes longer
+    bot.delay = 1.0
+    response = await bot.command(MEMBER, "help")
+    assert response["type"] == 5 and response["data"]["flags"] & 64
+    assert "OpsDrill commands" in _embed_text(response["data"])
+
+
+async def test_leaderboard_period_and_scope_are_offered_as_choices(bot: DiscordBot) -> None:
+    [drill] = [c for c in bot.fake.guild_commands[bot.fake.guild_id] if c["name"] == "drill"]
+    [board] = [o for o in drill["options"] if o["name"] == "leaderboard"]
+    choices = {o["name"]: [c["value"] for c in o["choices"]] for o in board["options"]}
+    assert choices == {"period": ["week", "month", "all"], "scope": ["channel", "team", "squads"]}
+    response = await bot.command(MEMBER, "leaderboard", period="month", scope="team")
+    assert "This month" in _embed_text(response["data"])
+    with pytest.raises(ValueError, match="takes one of"):
+        await bot.command(MEMBER, "leaderboard", period="fortnight")
+
+
+async def test_settling_waits_for_a_slow_handler(bot: DiscordBot) -> None:
+    """What `settle` is for: "nothing happened" holds only once the bot has handled what it
+    was sent, and an answer the core takes a while over still shows up."""
+    thread_id = await bot.post_round()
+    bot.delay = 0.5  # longer than any fixed pause a test would take
+    message = await bot.fake.user_message(thread_id, ADA, "an answer the core is slow to take")
+    await bot.settle()
+    assert bot.fake.requests_to("PUT", rf"/channels/{thread_id}/messages/{message['id']}/.*")
+
+
 async def test_an_admins_recap_is_an_embed_showing_the_attached_picture(bot: DiscordBot) -> None:
     await _graded_answer_of_ada(bot)
     response = await bot.command(ADMIN, "recap")
@@ -484,3 +535,23 @@ async def _graded_answer_of_ada(bot: DiscordBot) -> None:
     await bot.fake.user_message(thread_id, ADA, strong_answer(await _question(bot)))
     await bot.received(AnswerPosted)
     await bot.app.grading.drain()
+
+
+def _with_button(label: str, custom_id: str, **body: Any) -> dict[str, Any]:
+    button = {"type": 2, "style": 1, "label": label, "custom_id": custom_id}
+    return {**body, "components": [{"type": 1, "components": [button]}]}
+
+
+async def test_buttons_on_messages_sent_before_a_restart_still_work(bot: DiscordBot) -> None:
+    """Messages this process never sent (the bot restarted since): their buttons are known by
+    custom_id alone."""
+    channel, me = bot.fake.channel_id, bot.fake.bot_user_id
+    answer_id = "opsdrill:answer_privately:round-7"
+    question = bot.fake.new_message(
+        channel, me, _with_button("Answer privately", answer_id, embeds=[{"title": "A question"}])
+    )
+    click = await bot.fake.button_click(ADA, answer_id, question)
+    assert (await bot.fake.wait_for_interaction_response(click["id"])).type == 9  # the form
+    helper = bot.fake.new_message(channel, me, _with_button("Help", "drill_help", content="Hi"))
+    click = await bot.fake.button_click(MEMBER, "drill_help", helper)
+    assert "OpsDrill commands" in _embed_text((await bot.answer_to(click))["data"])

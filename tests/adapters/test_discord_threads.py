@@ -90,8 +90,8 @@ async def test_keep_on_a_new_attempt_s_prompt_is_a_button_in_the_dm(bot: Discord
     dm = bot.fake.dm_channel_for(ADA)
     [message] = [m for m in bot.fake.messages_in(dm) if m.get("components")]
     click = await bot.fake.button_click(ADA, keep, message)
-    response = await bot.fake.wait_for_interaction_response(click["id"])
-    assert response.type == 4 and response.data["flags"] & 64
-    assert "Kept your answer" in json.dumps(response.data["embeds"])
+    response = await bot.answer_to(click)
+    assert response["type"] == 5 and response["data"]["flags"] & 64  # deferred at once
+    assert "Kept your answer" in json.dumps(response["data"]["embeds"])
     board = await bot.command(ADA, "leaderboard", period="week")
     assert f"<@{ADA}> 10 pts" in json.dumps(board["data"].get("embeds", []))

@@ -251,6 +251,18 @@ async def test_export_uploads_a_json_file_into_the_persons_dm(bot: SlackBot) -> 
     assert "Your OpsDrill data" in str(file["comment"])
 
 
+async def test_settling_waits_for_work_that_follows_the_ack(bot: SlackBot) -> None:
+    """What `settle` is for: "nothing happened" holds only once the bot has handled what it
+    acked, and a reply the core takes a while over still shows up."""
+    bot.delay = 0.5  # longer than any fixed pause a test would take
+    url = bot.fake.response_url()
+    form = slack_api.slash_command_form("help", user_id="U2", channel_id="C1", response_url=url)
+    assert await bot.send(form) == 200
+    assert bot.fake.responses_to(url) == []  # acked at once; the answer follows
+    await bot.settle()
+    assert "OpsDrill commands" in json.dumps(bot.fake.responses_to(url))
+
+
 async def test_an_admins_recap_is_uploaded_into_the_channel_with_its_summary(
     bot: SlackBot,
 ) -> None:

@@ -100,7 +100,12 @@ async def test_oauth_views_and_response_urls(fake: FakeSlack, client: AsyncWebCl
     with pytest.raises(SlackApiError, match="invalid_code"):
         await client.oauth_v2_access(client_id="111.222", client_secret="s", code="nope")
 
-    view = {"type": "modal", "callback_id": "answer", "title": {"type": "plain_text", "text": "A"}}
+    view = {
+        "type": "modal",
+        "callback_id": "answer",
+        "title": {"type": "plain_text", "text": "A"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Why?"}}],
+    }
     opened = await client.views_open(trigger_id="T.1", view=view)
     assert opened["view"]["callback_id"] == "answer"
     updated = await client.views_update(view_id=opened["view"]["id"], view=view)

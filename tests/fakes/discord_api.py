@@ -1684,6 +1684,9 @@ class FakeDiscord:
 
     def _option_value(self, schema: JSON | None, name: str, value: Any, resolved: JSON) -> JSON:
         option_type = int(schema["type"]) if schema else _OPTION_TYPES.get(type(value), 3)
+        choices = [c["value"] for c in (schema or {}).get("choices") or []]
+        if choices and value not in choices:  # Discord offers only the choices
+            raise ValueError(f"option {name!r} takes one of {choices}, not {value!r}")
         if option_type == 4:
             value = int(value)
         elif option_type == 10:
@@ -1805,6 +1808,13 @@ class FakeDiscord:
     async def _component(self, user_id: int, message: JSON, data: JSON) -> JSON:
         stored = self.messages.get(int(message["channel_id"]), {}).get(int(message["id"]))
         current = stored if stored is not None else message
+        on_message = {
+            child.get("custom_id")
+            for row in current.get("components") or []
+            for child in row.get("components") or []
+        }
+        if data["custom_id"] not in on_message:  # a person clicks only what the message shows
+            raise ValueError(f"message {message['id']} has no component {data['custom_id']!r}")
         payload = self._new_interaction(
             3, user_id, int(message["channel_id"]), data, message=current
         )
@@ -2169,6 +2179,16 @@ class FakeDiscord:
         self.dispatched.append((event, allowed))
         await self._send_active(frame)
         return self._seq
+
+    async def caught_up(self, timeout: float = 5) -> None:  # noqa: ASYNC109
+        """Wait until the client has read every dispatch sent so far: Discord may ask for a
+        heartbeat (op 1) at any time, and a client answers it in order with what it reads."""
+        async with self._send_lock:
+            before = self.heartbeats
+            await self._send_active(json.dumps({"op": 1, "d": self._seq, "s": None, "t": None}))
+        await self._until(
+            lambda: self.heartbeats > before, timeout, lambda: "a heartbeat after the request"
+        )
 
     async def _send_active(self, frame: str) -> None:
         ws = self._active

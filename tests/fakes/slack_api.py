@@ -10,6 +10,9 @@ slack_bolt to talk to.
   ``hello`` on connect, sends envelopes with ``send_envelope()`` and records the acks.
 - Response URLs: ``response_url()`` gives a URL on the fake that records what ``respond()``
   posts.
+- Block Kit: blocks in chat.* calls, views and responses are checked as Slack checks them
+  (``block_kit``); what Slack would refuse gets ``invalid_blocks`` (views:
+  ``invalid_arguments``) with the problems listed, and is neither posted nor recorded.
 - Messages: chat.postMessage keeps what it posts in ``conversations`` (``slack_history``), which
   answers conversations.history and conversations.replies; ``conversations.say()`` writes as a
   person with no event sent, and ``lose_response()`` takes a call but never answers it.
@@ -34,6 +37,7 @@ from urllib.parse import urlencode
 from aiohttp import WSCloseCode, WSMsgType, web
 from slack_sdk.signature import SignatureVerifier
 
+from tests.fakes import block_kit
 from tests.fakes.loopback import serve
 from tests.fakes.slack_history import Conversations, Loss, LostResponses
 
@@ -277,7 +281,7 @@ class FakeSlack:
         auth_error = self._auth_error(call)
         if auth_error is not None:
             return _error(auth_error)
-        return handler(call)
+        return _block_kit_error(call) or handler(call)
 
     def _auth_error(self, call: Call) -> str | None:
         if call.method in _NO_TOKEN_METHODS:
@@ -586,6 +590,8 @@ class FakeSlack:
             body = await request.json()
         else:
             body = dict(await _request_params(request))
+        if body.get("blocks") is not None and block_kit.problems(body["blocks"]):
+            return web.Response(status=400, text="invalid_blocks")  # and nothing is shown
         self.responses.append(body)
         self._response_log.append((request.match_info["name"], body))
         return web.Response(text="ok")
@@ -718,6 +724,25 @@ class FakeSlack:
 
 def _error(error: str) -> JSON:
     return {"ok": False, "error": error}
+
+
+_BLOCK_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
+_VIEW_METHODS = frozenset({"views.open", "views.publish", "views.update", "views.push"})
+
+
+def _block_kit_error(call: Call) -> JSON | None:
+    """Slack's answer to blocks (or a view) it would not take, None when they are fine."""
+    p = call.params
+    if call.method in _BLOCK_METHODS and p.get("blocks") is not None:
+        found, error = block_kit.problems(p["blocks"]), "invalid_blocks"
+    elif call.method in _VIEW_METHODS and p.get("view") is not None:
+        found, error = block_kit.view_problems(p["view"]), "invalid_arguments"
+    else:
+        return None
+    if not found:
+        return None
+    messages = [f"[ERROR] {problem}" for problem in found]
+    return {**_error(error), "errors": found, "response_metadata": {"messages": messages}}
 
 
 def _domain(name: str) -> str:

@@ -145,3 +145,23 @@ async def test_a_cap_of_zero_grades_every_round_answer_offline(
         assert "offline:" in bot.feedback_for(ada)[-1].footer
     finally:
         await bot.stop()
+
+
+async def test_quoted_words_in_feedback_ping_nobody(
+    database_url: str, fake_anthropic: FakeAnthropic
+) -> None:
+    bot = await _bot(database_url, fake_anthropic)
+    try:
+        point = (await bot.question()).rubric[0]
+        pings = "<!here> @everyone <@U0BOSS1> <@&987654> <!subteam^S1|@oncall>"
+        text = f"Hey {pings}: my plan is {point.id.replace('-', ' ')}."
+        ada = bot.platform.user("U-ada", "ada")
+        await bot.answer(ada, text)
+        await bot.grade_all()
+        [feedback] = bot.feedback_for(ada)
+        assert "you said:" in feedback.body  # the sentence with the pings is quoted back
+        for ping in ("<!here>", "@everyone", "<@U0BOSS1>", "<@&987654>", "<!subteam"):
+            assert ping not in feedback.body
+        assert "everyone" in feedback.body and "U0BOSS1" in feedback.body  # the words stay
+    finally:
+        await bot.stop()

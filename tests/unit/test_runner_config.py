@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from typer.testing import CliRunner
 
+from bot.cli import app
 from bot.runner import NoPlatformConfigured, platform_adapters
 from tests.conftest import make_settings
 
@@ -38,3 +40,9 @@ def test_slack_and_discord_run_side_by_side_when_both_are_configured() -> None:
         DISCORD_TOKEN="discord-token",
     )  # fmt: skip
     assert [a.platform for a in platform_adapters(settings)] == ["slack", "discord"]
+
+
+def test_an_unknown_slack_mode_is_refused_with_the_modes_that_work() -> None:
+    result = CliRunner().invoke(app, ["run", "--slack-mode", "websocket"])
+    assert result.exit_code == 2
+    assert "'socket'" in result.output and "'http'" in result.output
