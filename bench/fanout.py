@@ -36,7 +36,7 @@ import asyncpg  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from adapters.memory import MemoryAdapter  # noqa: E402
+from adapters.console.memory import MemoryAdapter  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.config import SHIPPED_QUESTIONS, Settings  # noqa: E402

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from adapters.memory import MemoryAdapter  # noqa: E402
+from adapters.console.memory import MemoryAdapter  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.grading.limit import AdaptiveLimit  # noqa: E402

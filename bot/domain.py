@@ -178,7 +178,7 @@ def button_command(action_id: str, value: str) -> tuple[str, tuple[str, ...]] | 
 @dataclass(frozen=True, slots=True)
 class Card:
     """A platform-neutral message. Text may mention people as `<@user_id>` (Slack and Discord
-    share that form); text people wrote must pass through `bot.text.neutralize` first.
+    share that form); text people wrote must pass through `bot.user_text.neutralize` first.
     `deadline` is shown in each reader's own time zone where the platform can do that."""
 
     title: str

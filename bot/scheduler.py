@@ -22,13 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.schedule import Schedule
 from bot.services import inbox
 from bot.services.interview import InterviewService
 from bot.services.recap import RecapService
 from bot.services.rounds import RoundService, schedule_of
 from bot.storage import repo
 from bot.storage.models import Channel
+from bot.timetable import Schedule
 
 log = logging.getLogger(__name__)
 KEEP_EVENT_MARKS = timedelta(days=7)  # platforms stop retrying an event within hours

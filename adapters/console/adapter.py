@@ -8,8 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from adapters.console.memory import MemoryAdapter, Sent
 from adapters.console.render import render_card
-from adapters.memory import MemoryAdapter, Sent
 from bot.domain import Card, ChannelRef, MessageRef, Reaction, UserRef
 
 _EMOJI = {Reaction.RECEIVED: "👀", Reaction.GRADED: "✅", Reaction.REJECTED: "🚫"}

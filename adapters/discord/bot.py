@@ -23,7 +23,7 @@ from bot.domain import (
     Reconnected,
     UserRef,
 )
-from bot.text import MAX_ANSWER_CHARS
+from bot.user_text import MAX_ANSWER_CHARS
 
 if TYPE_CHECKING:
     from adapters.discord.adapter import DiscordAdapter

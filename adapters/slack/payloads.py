@@ -17,7 +17,7 @@ from bot.domain import (
     UserRef,
     button_command,
 )
-from bot.text import MAX_ANSWER_CHARS
+from bot.user_text import MAX_ANSWER_CHARS
 
 PLATFORM = "slack"
 PRIVATE_ANSWER_VIEW = "private_answer"

@@ -30,7 +30,7 @@ from bot.grading.prompt import (
     system_text,
     user_text,
 )
-from bot.grading.text import is_injection, is_term_list, sentences
+from bot.grading.words import is_injection, is_term_list, sentences
 from bot.questions.schema import Question
 
 log = logging.getLogger(__name__)

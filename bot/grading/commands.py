@@ -25,7 +25,7 @@ from bot.grading.evaluate import LabelledSet, evaluate, load_labelled
 from bot.questions.bank import Bank, BankError, load_bank
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.models import Grade as GradeRow
-from bot.text import MAX_ANSWER_CHARS
+from bot.user_text import MAX_ANSWER_CHARS
 
 console = Console()
 err = Console(stderr=True)

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.grading.text import STOPWORDS
+from bot.grading.words import STOPWORDS
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*|[,:;()]")
 _START, _END = "<s>", "</s>"

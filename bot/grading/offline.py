@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from bot.grading.base import Flag, Grade, PointGrade, Verdict, compose_feedback
 from bot.grading.fluency import FluencyModel, Reading
-from bot.grading.text import (
+from bot.grading.words import (
     content_stems,
     full_sentences,
     is_denial,

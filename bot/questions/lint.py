@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from bot.grading.text import content_stems
+from bot.grading.words import content_stems
 from bot.questions.bank import parse_yaml, yaml_files
 from bot.questions.schema import Question
 

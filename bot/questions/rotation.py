@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.questions.schema import Category, Difficulty, Question
-from bot.schedule import WEEKDAYS
+from bot.timetable import WEEKDAYS
 
 DEFAULT_PLAN = "mon:foundation,fri:system-design"
 

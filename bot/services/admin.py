@@ -9,11 +9,11 @@ from bot.clock import Clock
 from bot.domain import Card, ChannelRef
 from bot.questions.bank import Bank
 from bot.questions.schema import Category, Difficulty
-from bot.schedule import format_weekdays, parse_duration, parse_weekdays
 from bot.services import cards
 from bot.services.channels import ChannelService
 from bot.services.rounds import schedule_of
 from bot.storage.models import Channel
+from bot.timetable import format_weekdays, parse_duration, parse_weekdays
 
 
 class AdminService:

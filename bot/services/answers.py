@@ -38,7 +38,7 @@ from bot.services.replies import (
 from bot.storage import repo, tally
 from bot.storage.db import DURABLE
 from bot.storage.models import Answer, Entry, GradingJob, Member, Round
-from bot.text import MAX_ANSWER_CHARS, scrub
+from bot.user_text import MAX_ANSWER_CHARS, scrub
 
 log = logging.getLogger(__name__)
 

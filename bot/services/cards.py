@@ -14,7 +14,7 @@ from bot.services.stats import PersonalStats, TopicScore
 
 if TYPE_CHECKING:
     from bot.services.round_views import OpenRound
-from bot.text import clip, neutralize
+from bot.user_text import clip, neutralize
 
 _VERDICT_MARK = {Verdict.FULL: "✅", Verdict.PARTIAL: "🟡", Verdict.MISSED: "❌"}
 _MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}

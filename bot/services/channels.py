@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import ChannelRef, UserRef
-from bot.schedule import format_weekdays, parse_weekdays
 from bot.services.messenger import Messenger
 from bot.storage import repo
 from bot.storage.models import Channel
+from bot.timetable import format_weekdays, parse_weekdays
 
 _SCHEDULE_FIELDS = {"post_time", "timezone", "weekdays", "window_minutes", "active"}
 

@@ -35,7 +35,7 @@ from bot.services.messenger import Messenger
 from bot.services.stats import StatsService
 from bot.storage import repo
 from bot.storage.models import Interview, InterviewTurn, QuestionVersion
-from bot.text import MAX_ANSWER_CHARS, scrub
+from bot.user_text import MAX_ANSWER_CHARS, scrub
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from bot.grading.base import Verdict
 from bot.questions.schema import Category, Question
 from bot.services.interview_plan import point_name
 from bot.services.scorecard import Scorecard, TurnResult
-from bot.text import clip
+from bot.user_text import clip
 
 COMMANDS = (
     "`hint` names a point you have not covered yet · `repeat` sends the question again · "

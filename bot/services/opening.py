@@ -21,10 +21,10 @@ from bot.domain import ChannelRef
 from bot.questions.bank import Bank
 from bot.questions.rotation import Rotation
 from bot.questions.schema import Question
-from bot.schedule import Schedule, Slot, parse_weekdays
 from bot.services.posting import Posting
 from bot.storage import repo, rotations
 from bot.storage.models import Channel, Round, Team
+from bot.timetable import Schedule, Slot, parse_weekdays
 
 log = logging.getLogger(__name__)
 

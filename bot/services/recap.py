@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.background import Background
 from bot.clock import Clock
 from bot.domain import Card, CardField, ChannelRef, UserRef
-from bot.schedule import Schedule
 from bot.services import cards
 from bot.services.channels import ChannelService
 from bot.services.closing import channel_ref
@@ -34,7 +33,8 @@ from bot.services.recap_picture import render_png
 from bot.services.squads import SquadService
 from bot.storage import repo
 from bot.storage.models import Channel, Recap, Team
-from bot.text import clip, neutralize
+from bot.timetable import Schedule
+from bot.user_text import clip, neutralize
 
 log = logging.getLogger(__name__)
 

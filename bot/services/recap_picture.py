@@ -12,7 +12,7 @@ import textwrap
 from typing import TYPE_CHECKING, Any
 
 from bot.services.recap_data import RecapData
-from bot.text import clip
+from bot.user_text import clip
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -30,7 +30,7 @@ from bot.storage.models import (
     QuestionVersion,
     Round,
 )
-from bot.text import mentioned_user, scrub
+from bot.user_text import mentioned_user, scrub
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ from bot.clock import Clock
 from bot.domain import ChannelRef
 from bot.questions.bank import Bank
 from bot.questions.schema import Question
-from bot.schedule import Schedule, Slot
 from bot.services import cards
 from bot.services.closing import RoundCloser, channel_ref
 from bot.services.messenger import Messenger
@@ -23,6 +22,7 @@ from bot.services.opening import LOOKBACK, POST_LEASE, Due, RoundOpener, cached_
 from bot.services.posting import LATE_AFTER, Fanout, Posting, PostRecorder, post_question
 from bot.storage import repo, rotations
 from bot.storage.models import Channel, QuestionVersion, Round, Team
+from bot.timetable import Schedule, Slot
 
 __all__ = ["LATE_AFTER", "LOOKBACK", "POST_LEASE", "RoundService", "schedule_of"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.grading.base import Verdict
 from bot.questions.schema import Category, Question
-from bot.text import clip
+from bot.user_text import clip
 
 
 class Recommendation(StrEnum):

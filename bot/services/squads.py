@@ -23,7 +23,7 @@ from bot.services import cards
 from bot.services.leaderboard import Period
 from bot.storage import repo
 from bot.storage.models import Channel, Entry, Squad, SquadMember, Team
-from bot.text import mentioned_user, scrub
+from bot.user_text import mentioned_user, scrub
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 USAGE = (

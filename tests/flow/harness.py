@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from adapters.memory import MemoryAdapter, Sent
+from adapters.console.memory import MemoryAdapter, Sent
 from bot.app import App
 from bot.clock import FakeClock
 from bot.config import Settings

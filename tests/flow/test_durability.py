@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from adapters.memory import MemoryAdapter
+from adapters.console.memory import MemoryAdapter
 from bot.domain import Reconnected
 from bot.grading.base import Grade as GradeResult
 from bot.questions.schema import Question

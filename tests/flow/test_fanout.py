@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import delete, insert, select
 
-from adapters.memory import MemoryAdapter
+from adapters.console.memory import MemoryAdapter
 from bot.domain import Card, ChannelRef, MessageRef
 from bot.questions.rotation import next_question
 from bot.services.rounds import POST_LEASE

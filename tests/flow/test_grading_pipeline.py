@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.memory import MemoryAdapter
+from adapters.console.memory import MemoryAdapter
 from bot.domain import Card, MessageRef, UserRef
 from bot.services.grading import GradingService
 from bot.services.messenger import Messenger

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from adapters.memory import MemoryAdapter
+from adapters.console.memory import MemoryAdapter
 from bot.domain import Card
 from bot.storage.models import Recap
 from tests.flow.conftest import MONDAY

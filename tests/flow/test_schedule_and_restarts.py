@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from adapters.memory import MemoryAdapter
+from adapters.console.memory import MemoryAdapter
 from bot.storage.models import Grade, Round
 from tests.flow.harness import ADMIN, Harness, strong_answer
 

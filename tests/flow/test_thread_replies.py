@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from adapters.memory import MemoryAdapter
+from adapters.console.memory import MemoryAdapter
 from bot.domain import Card, Reaction, UserRef
 from bot.services.replies import KEEP, REPLACE
 from bot.storage.models import Answer

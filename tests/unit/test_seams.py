@@ -11,7 +11,7 @@ import pytest
 ADAPTERS = Path(__file__).resolve().parents[2] / "adapters"
 # What an adapter may import from the core: the port, the domain, settings, the after-ack
 # runner and plain text rules. Services, storage and grading are the core's own business.
-ALLOWED = {"bot.ports", "bot.domain", "bot.config", "bot.background", "bot.text"}
+ALLOWED = {"bot.ports", "bot.domain", "bot.config", "bot.background", "bot.user_text"}
 ENGINE_MAKERS = {"make_engine", "create_async_engine", "create_engine"}
 
 

@@ -15,7 +15,7 @@ from bot.services import cards
 from bot.services.leaderboard import Period, Standing
 from bot.services.round_views import OpenRound
 from bot.services.stats import PersonalStats, TopicScore
-from bot.text import neutralize
+from bot.user_text import neutralize
 from tests.fakes import block_kit
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.text import clip, neutralize
+from bot.user_text import clip, neutralize
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 """An in-memory chat platform: it records everything the bot sends and lets code act as people.
-The flow tests drive the whole app through it; the console adapter renders what it records."""
+
+It is the base of the terminal mode (`ConsoleAdapter` renders what it records) and the platform
+the flow tests drive the whole app through; it talks to no network and no platform SDK."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.schedule import Schedule, parse_duration, parse_weekdays
+from bot.timetable import Schedule, parse_duration, parse_weekdays
 
 NY = ZoneInfo("America/New_York")
 
