@@ -1,4 +1,4 @@
-"""The Discord fake (tests/fakes/discord_api.py) against the real discord.py ``commands.Bot``."""
+"""The Discord fake (tests/fakes/discord/) against the real discord.py ``commands.Bot``."""
 
 from __future__ import annotations
 

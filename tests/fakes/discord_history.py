@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.discord_api import JSON, FakeDiscord, Request
+from tests.fakes.discord import JSON, FakeDiscord, Request
 
 NONCE_WINDOW = 600.0
 """Seconds a nonce is remembered (Discord: "the past few minutes")."""

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from tests.fakes.slack_api import Call
+    from tests.fakes.slack.wire import Call
 
 JSON = dict[str, Any]
 Loss = Literal["hang", "close"]
