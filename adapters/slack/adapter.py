@@ -15,6 +15,7 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.app.async_server import AsyncSlackAppServer
@@ -96,7 +97,10 @@ class SlackAdapter:
         if self._multi and engine is None:
             raise ValueError("Slack installs into many workspaces: pass the database engine")
         self._engine = engine
-        self.client = self._web_client(None if self._multi else token, team_id="")
+        self._token = None if self._multi else token
+        self._http: aiohttp.ClientSession | None = None  # made at start, in the running loop
+        self._own: AsyncWebClient | None = None
+        self.client = self._web_client(self._token, team_id="")
         self._after_ack = Background()
         self.app = AsyncApp(
             client=self.client,
@@ -122,7 +126,12 @@ class SlackAdapter:
 
     async def start(self, on_event: EventHandler) -> None:
         self._on_event = on_event
+        # Our own Web API calls share one HTTP session and its kept-alive connections (slack_sdk
+        # otherwise opens a session, and a connection, per call). Bolt's client stays without
+        # one: bolt deep-copies it for lazy listeners, and a session cannot be copied.
+        self._http = aiohttp.ClientSession()
         if not self._multi:
+            self._own = self._web_client(self._token, team_id="")
             auth = await self.client.auth_test()
             self.bot_user_id = auth.get("user_id")
             log.info("Slack: connected to team %s as %s", auth.get("team_id"), self.bot_user_id)
@@ -168,6 +177,8 @@ class SlackAdapter:
             await self._socket.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._http is not None:
+            await self._http.close()
 
     async def idle(self) -> None:
         """Wait until the work that followed acks (lazy listeners, replies, name look-ups) is
@@ -384,6 +395,7 @@ class SlackAdapter:
             token=token,
             base_url=self._api_url,
             retry_handlers=retry_handlers(),
+            session=self._http,
         )
 
     def _oauth_settings(self) -> AsyncOAuthSettings | None:
@@ -401,7 +413,7 @@ class SlackAdapter:
     async def _client_for(self, team_id: str) -> AsyncWebClient:
         """The client holding `team_id`'s bot token (one shared client for one workspace)."""
         if not self._multi:
-            return self.client
+            return self._own or self.client
         if team_id not in self._clients:
             store = self.app.installation_store
             bot = await store.async_find_bot(enterprise_id=None, team_id=team_id) if store else None
