@@ -195,13 +195,12 @@ class Inbox:
 
     async def drain(self) -> int:
         """Wait for the writer, then handle everything runnable (for shutdown and tests)."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.wait([self._writer])
+        await self.close()
         return await self.process()
 
     async def close(self) -> None:
         """Let the events being stored reach the database."""
-        if self._writer is not None:
+        while self._writer is not None and not self._writer.done():
             await asyncio.wait([self._writer])
 
     async def _claim(self) -> list[_Claimed]:

@@ -26,10 +26,15 @@ class Period(StrEnum):
     def first_day(self, today: date) -> date | None:
         """The first local date the period covers; None for all time."""
         if self is Period.WEEK:
-            return today - timedelta(days=today.weekday())
+            return week_start(today)
         if self is Period.MONTH:
             return today.replace(day=1)
         return None
+
+
+def week_start(day: date) -> date:
+    """The Monday of `day`'s week (weeks run Monday to Sunday)."""
+    return day - timedelta(days=day.weekday())
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from bot.domain import Card, CardField, ChannelRef, UserRef
 from bot.services import cards
 from bot.services.channels import ChannelService
 from bot.services.closing import channel_ref
-from bot.services.leaderboard import LeaderboardService
+from bot.services.leaderboard import LeaderboardService, week_start
 from bot.services.messenger import Messenger
 from bot.services.opening import cached_schedule
 from bot.services.recap_data import HEAT_WEEKS, RecapData, gather
@@ -95,13 +95,13 @@ class RecapService:
                 (channel_id, week): (status, last)
                 for channel_id, week, status, last in await session.execute(
                     select(Recap.channel_id, Recap.week, Recap.status, Recap.last_day).where(
-                        Recap.week.in_({_monday(day) for day in due.values()})
+                        Recap.week.in_({week_start(day) for day in due.values()})
                     )
                 )
             }
         todo = []
         for channel_id, day in sorted(due.items()):
-            status, last = taken.get((channel_id, _monday(day)), (None, None))
+            status, last = taken.get((channel_id, week_start(day)), (None, None))
             # An empty week is looked at again only by a recap of another day.
             if status is None or (status == "empty" and last != day - timedelta(days=1)):
                 todo.append((channel_id, day))
@@ -228,7 +228,7 @@ class RecapService:
         """This process's recap row for the week of `day`; None if the week has one. A week
         whose recap found nothing to show is taken over by one of other days (the recap day
         moved, or an admin asks for one)."""
-        week = _monday(day)
+        week = week_start(day)
         async with self._sessions.begin() as session:
             claimed: int | None = await repo.insert_ignoring_conflict(
                 session,
@@ -323,7 +323,7 @@ async def week_recap(
                 f"{len(found)} channels have the id `{channel_id}`: add --platform.")  # fmt: skip
     channel = found[0]
     day = day or now.astimezone(ZoneInfo(channel.timezone)).date()
-    first = _monday(day)
+    first = week_start(day)
     data = await gather(
         sessions, LeaderboardService(sessions=sessions), SquadService(sessions=sessions),
         channel, first, first + timedelta(days=DAYS - 1),
@@ -402,10 +402,6 @@ def _due(schedule: Schedule, recap_day: int, now: datetime) -> date | None:
     if today.weekday() != recap_day or schedule.slot(today).opens_at > now:
         return None
     return today
-
-
-def _monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
 
 
 def _when(channel: Channel) -> str:

@@ -40,7 +40,7 @@ def _insert_ignoring(
     returning: tuple[Any, ...],
 ) -> TextClause:
     """INSERT … ON CONFLICT DO NOTHING for one shape of row, values bound at execution."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(dialect)
     stmt = insert(model).values(_bound(model, columns))
     stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
     return frozen(dialect, stmt.returning(*returning) if returning else stmt, returning)
@@ -59,6 +59,11 @@ def _bound(model: type[Base], columns: tuple[str, ...]) -> dict[str, Any]:
             raise ValueError(f"{model.__name__}.{column.name}: a computed default; pass a value")
         values[column.name] = bindparam(column.name, default.arg, type_=column.type)
     return values
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The dialect's INSERT construct (for ON CONFLICT): PostgreSQL's, or SQLite's."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 _NAMED = {
@@ -98,7 +103,7 @@ async def upsert(
 def _upsert(
     dialect: str, model: type[Base], columns: tuple[str, ...], conflict: tuple[str, ...]
 ) -> TextClause:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(dialect)
     stmt = insert(model).values(_bound(model, columns))
     excluded = stmt.excluded  # built anew on every access
     return frozen(
@@ -130,7 +135,7 @@ async def insert_many_ignoring_conflict(
         await session.execute(stmt, rows)
         return []
     # RETURNING for many rows needs SQLAlchemy's own statement (it batches them into one).
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(dialect)
     table = model.metadata.tables[model.__tablename__]
     stmt_many = insert(table).on_conflict_do_nothing(index_elements=conflict)
     result = await session.execute(stmt_many.returning(*returning), rows)
@@ -204,7 +209,7 @@ async def member_id(
 ) -> int:
     """The member's id in one statement: created on first sight, its display name kept
     current (an empty name keeps the one stored)."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(session.bind.dialect.name)
     new = insert(Member).values(
         team_id=team_id, external_id=user_id, display_name=name, created_at=now
     )

@@ -15,10 +15,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Select, delete, func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.storage import repo
 from bot.storage.models import (
     Answer,
     Channel,
@@ -139,7 +139,7 @@ async def _keep(
     """Store one totals row worked out by `totals` (the key's values, then points, rounds and
     first answer) in one statement, or remove it when nothing is left to count."""
     columns = [*key, "points", "rounds", "first_answered_at"]
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = repo.dialect_insert(session.bind.dialect.name)
     stmt = insert(model).from_select(columns, totals.having(func.count() > 0))
     stmt = stmt.on_conflict_do_update(
         index_elements=list(key),
