@@ -57,6 +57,8 @@ from bot.ports import EventHandler
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
+WEB_TIMEOUT = 30
+"""Seconds a Web API call may take (slack_sdk's default)."""
 EMOJI = {
     Reaction.RECEIVED: "eyes",
     Reaction.GRADED: "white_check_mark",
@@ -129,7 +131,9 @@ class SlackAdapter:
         # Our own Web API calls share one HTTP session and its kept-alive connections (slack_sdk
         # otherwise opens a session, and a connection, per call). Bolt's client stays without
         # one: bolt deep-copies it for lazy listeners, and a session cannot be copied.
-        self._http = aiohttp.ClientSession()
+        # Its timeout is slack_sdk's default for a call; each client's own `timeout` applies
+        # per request (PacedWebClient), the session's to file uploads.
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEB_TIMEOUT))
         if not self._multi:
             self._own = self._web_client(self._token, team_id="")
             auth = await self.client.auth_test()
@@ -200,7 +204,7 @@ class SlackAdapter:
     # --- ChatAdapter: outbound -----------------------------------------------------------------
 
     async def post(self, channel: ChannelRef, card: Card, *, key: str | None = None) -> MessageRef:
-        client = await self._client_for(channel.team_id)
+        client = await self.client_for(channel.team_id)
         response = await client.chat_postMessage(
             channel=channel.channel_id,
             text=blocks.fallback_text(card),
@@ -214,7 +218,7 @@ class SlackAdapter:
     async def find_post(
         self, channel: ChannelRef, key: str, *, since: datetime
     ) -> MessageRef | None:
-        client = await self._client_for(channel.team_id)
+        client = await self.client_for(channel.team_id)
         return await history.find_post(
             client, channel, key, since=since, bot_user_id=None if self._multi else self.bot_user_id
         )
@@ -222,7 +226,7 @@ class SlackAdapter:
     async def thread_replies(
         self, thread: MessageRef, *, after: str | None = None
     ) -> list[AnswerPosted]:
-        client = await self._client_for(thread.channel.team_id)
+        client = await self.client_for(thread.channel.team_id)
         return await history.thread_replies(client, thread, after=after)
 
     async def reply(
@@ -233,7 +237,7 @@ class SlackAdapter:
         private_to: UserRef | None = None,
         broadcast: bool = False,
     ) -> MessageRef | None:
-        client = await self._client_for(parent.channel.team_id)
+        client = await self.client_for(parent.channel.team_id)
         thread_ts = parent.thread_id or parent.message_id or None
         if private_to is not None:
             await client.chat_postEphemeral(
@@ -268,7 +272,7 @@ class SlackAdapter:
     ) -> MessageRef | None:
         """Uploaded with files_upload_v2 (scope `files:write`) and shared in `channel`, with
         the card's text as its comment."""
-        client = await self._client_for(channel.team_id)
+        client = await self.client_for(channel.team_id)
         response = await client.files_upload_v2(
             channel=channel.channel_id,
             filename=filename,
@@ -283,19 +287,19 @@ class SlackAdapter:
     async def _dm_channel(self, user: UserRef) -> ChannelRef:
         key = (user.team_id, user.user_id)
         if key not in self._dm_channels:
-            client = await self._client_for(user.team_id)
+            client = await self.client_for(user.team_id)
             opened = await client.conversations_open(users=user.user_id)
             self._dm_channels[key] = str(opened["channel"]["id"])
         return ChannelRef(PLATFORM, user.team_id, self._dm_channels[key])
 
     async def react(self, message: MessageRef, reaction: Reaction) -> None:
-        client = await self._client_for(message.channel.team_id)
+        client = await self.client_for(message.channel.team_id)
         await client.reactions_add(
             channel=message.channel.channel_id, timestamp=message.message_id, name=EMOJI[reaction]
         )
 
     async def is_admin(self, user: UserRef, channel: ChannelRef) -> bool:
-        client = await self._client_for(user.team_id)
+        client = await self.client_for(user.team_id)
         info = (await client.users_info(user=user.user_id))["user"]
         return bool(info.get("is_admin") or info.get("is_owner"))
 
@@ -342,7 +346,7 @@ class SlackAdapter:
         user = UserRef(PLATFORM, team_id, event["user"])
         card = await self._deliver(HomeOpened(user=user))
         if card is not None:
-            client = await self._client_for(team_id)
+            client = await self.client_for(team_id)
             await client.views_publish(user_id=user.user_id, view=blocks.home_view(card))
 
     async def _on_command(self, body: dict[str, Any], respond: Any) -> None:
@@ -358,7 +362,7 @@ class SlackAdapter:
         await _respond_privately(respond, card, replace=True)
 
     async def _on_answer_button(self, body: dict[str, Any]) -> None:
-        client = await self._client_for(_team_of(body))
+        client = await self.client_for(_team_of(body))
         await client.views_open(trigger_id=body["trigger_id"], view=private_answer_modal(body))
 
     async def _on_private_answer(self, ack: Any, body: dict[str, Any]) -> None:
@@ -410,8 +414,9 @@ class SlackAdapter:
             state_store=installations.state_store(self._engine),
         )
 
-    async def _client_for(self, team_id: str) -> AsyncWebClient:
-        """The client holding `team_id`'s bot token (one shared client for one workspace)."""
+    async def client_for(self, team_id: str) -> AsyncWebClient:
+        """The Web API client holding `team_id`'s bot token (one shared client for one
+        workspace): the one the adapter's own calls go through."""
         if not self._multi:
             return self._own or self.client
         if team_id not in self._clients:
@@ -426,7 +431,7 @@ class SlackAdapter:
         key = (team_id, user_id)
         if key not in self._names:
             try:
-                info = (await (await self._client_for(team_id)).users_info(user=user_id))["user"]
+                info = (await (await self.client_for(team_id)).users_info(user=user_id))["user"]
                 profile = info.get("profile") or {}
                 self._names[key] = (
                     profile.get("display_name") or info.get("real_name") or info.get("name")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aiohttp import FormData
+from aiohttp import ClientTimeout, FormData
 from aiolimiter import AsyncLimiter
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
@@ -101,6 +101,18 @@ class PacedWebClient(AsyncWebClient):
                 headers=headers,
                 auth=auth,
             )
+
+    async def _request(
+        self, *, http_verb: str, api_url: str, req_args: dict[str, Any]
+    ) -> dict[str, Any]:
+        # slack_sdk gives `timeout` only to the sessions it opens itself; with a shared session
+        # each request carries it, so a call Slack never answers fails after `timeout` seconds.
+        if self.session is not None:
+            req_args = {**req_args, "timeout": ClientTimeout(total=self.timeout)}
+        result: dict[str, Any] = await super()._request(
+            http_verb=http_verb, api_url=api_url, req_args=req_args
+        )
+        return result
 
 
 def _channel_of(*payloads: object) -> str | None:

@@ -3,6 +3,7 @@ was lost is found by its key, and answers written while the bot was away are rea
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -47,9 +48,12 @@ async def test_a_post_whose_response_was_lost_is_found_by_its_key(
     bot: SlackBot, small_pages: None
 ) -> None:
     bot.fake.lose_response("chat.postMessage")
-    bot.adapter.client.timeout = 1
+    (await bot.adapter.client_for("T1")).timeout = 1  # the client the adapter posts with
+    started = asyncio.get_running_loop().time()
     with pytest.raises(TimeoutError):
         await bot.adapter.post(CHANNEL, QUESTION, key="round-7")
+    # It gave up after the client's timeout, not the shared HTTP session's (30 s or more).
+    assert asyncio.get_running_loop().time() - started < 15
     [lost] = bot.fake.conversations.messages("C1")  # Slack has it all the same
     for n in range(3):  # people talk on, so the post is pages back
         bot.fake.conversations.say(f"morning {n}", user=f"U{n}")
