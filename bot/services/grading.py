@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import distinct, func, insert, or_, select, update
+from sqlalchemy import bindparam, distinct, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.background import first_of
@@ -415,48 +415,45 @@ class GradingService:
                 return None  # another worker holds the job now; its grade is the one kept
             # Locked until commit: an edit or a withdrawal of this answer waits for the grade,
             # or this waits for it, so the recount below never mixes a stale revision in.
-            answer = await session.get(Answer, work.answer_id, with_for_update={"key_share": True})
+            answer = (await session.execute(_ANSWER_NOW, {"answer_id": work.answer_id})).first()
             if answer is None or answer.revision != work.revision:
                 return None  # edited since: the new text has its own job
             graded = (
                 await session.execute(
-                    select(Grade.provisional, Grade.grader)
-                    .where(
-                        Grade.answer_id == work.answer_id, Grade.answer_revision == work.revision
-                    )
-                    .order_by(Grade.id)
+                    _GRADED, {"answer_id": work.answer_id, "revision": work.revision}
                 )
             ).all()
             if any(is_human(grader) for _, grader in graded):
                 return None  # an admin's grade of this text stands; no machine replaces it
             earlier = [provisional for provisional, _ in graded]
             notice = _notice(earlier, grade) if work.thread is not None else None
-            row = Grade(
-                answer_id=work.answer_id,
-                answer_revision=work.revision,
-                grader=grade.grader,
-                question_version=grade.rubric_version,
-                score=grade.score,
-                max_score=grade.max_score,
-                points=grade.points_json(),
-                feedback=grade.feedback,
-                provisional=grade.provisional,
-                flags=sorted(grade.flags),
-                usage=None if grade.usage is None else asdict(grade.usage),
-                created_at=now,
-                notice=notice,
-                notice_lease_until=None if notice is None else now + self._lease,
+            lease_until = None if notice is None else now + self._lease
+            grade_id = await session.scalar(
+                _INSERT_GRADE,
+                {
+                    "answer_id": work.answer_id,
+                    "answer_revision": work.revision,
+                    "grader": grade.grader,
+                    "question_version": grade.rubric_version,
+                    "score": grade.score,
+                    "max_score": grade.max_score,
+                    "points": grade.points_json(),
+                    "feedback": grade.feedback,
+                    "provisional": grade.provisional,
+                    "flags": sorted(grade.flags),
+                    "usage": None if grade.usage is None else asdict(grade.usage),
+                    "created_at": now,
+                    "notice": notice,
+                    "notice_lease_until": lease_until,
+                },
             )
-            session.add(row)
-            await session.flush()
             await tally.recount(session, round_id=answer.round_id, member_id=answer.member_id)
             if grade.provisional and len(earlier) < MAX_REGRADES:
                 delay = self._regrade_after * 2 ** len(earlier)
                 await enqueue(session, now, answer_id=work.answer_id, delay=delay, regrade=True)
-            await session.flush()
-        if notice is None or row.notice_lease_until is None:
+        if grade_id is None or lease_until is None:
             return None
-        return Owed(row.id, row.notice_lease_until, work, grade, update=notice == UPDATE)
+        return Owed(grade_id, lease_until, work, grade, update=notice == UPDATE)
 
     async def _retry_later(self, claim: Claim, exc: Exception) -> None:
         now = self._clock.now()
@@ -477,6 +474,23 @@ class GradingService:
             "grading job %s failed (attempt %s)%s: %s",
             claim.job_id, claim.attempt, ", giving up" if failed else ", will retry", exc,
         )  # fmt: skip
+
+
+# What every grade's store runs, built once (core statements: no ORM objects on this path).
+_ANSWER_NOW = (
+    select(Answer.revision, Answer.round_id, Answer.member_id)
+    .where(Answer.id == bindparam("answer_id"))
+    .with_for_update(key_share=True)
+)
+_GRADED = (
+    select(Grade.provisional, Grade.grader)
+    .where(
+        Grade.answer_id == bindparam("answer_id"), Grade.answer_revision == bindparam("revision")
+    )
+    .order_by(Grade.id)
+)
+_GRADES = Grade.metadata.tables[Grade.__tablename__]
+_INSERT_GRADE = insert(_GRADES).returning(_GRADES.c.id)
 
 
 def _notice(earlier: Sequence[bool], grade: GradeResult) -> str | None:

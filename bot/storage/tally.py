@@ -11,10 +11,24 @@ has no score, and the answer's ack stays a few inserts.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, literal, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    TextClause,
+    bindparam,
+    cast,
+    column,
+    delete,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -80,73 +94,108 @@ async def recount(session: AsyncSession, *, round_id: int, member_id: int) -> No
     """Bring the member's entry in the round (if any), and their totals in the round's team
     for its month and all time, up to date with what the caller's transaction wrote."""
     await session.flush()
+    dialect = session.bind.dialect.name
     # Recounts of one member take turns on the member's row, so the last one sees every
     # other's committed grades and entries (two of their answers graded at once, say). NO KEY
     # UPDATE leaves foreign key checks unblocked (SQLite needs nothing: its transactions
     # already take turns).
-    if session.bind.dialect.name != "sqlite":
-        await session.execute(
-            select(Member.id).where(Member.id == member_id).with_for_update(key_share=True)
-        )
-    await session.execute(
-        update(Entry)
-        .where(Entry.round_id == round_id, Entry.member_id == member_id)
-        .values(score=counted_score())
-        .execution_options(synchronize_session=False)
-    )
-    team_id, day = (
-        await session.execute(
-            select(Channel.team_id, Round.local_date)
-            .join(Channel, Channel.id == Round.channel_id)
-            .where(Round.id == round_id)
-        )
-    ).one()
-    channels = select(Channel.id).where(Channel.team_id == team_id).scalar_subquery()
+    if dialect != "sqlite":
+        await session.execute(_LOCK_MEMBER, {"member_id": member_id})
+    await session.execute(_ENTRY_SCORE, {"of_round": round_id, "of_member": member_id})
+    team_id, day = (await session.execute(_TEAM_AND_DAY, {"round_id": round_id})).one()
     month = month_of(day)
-    month_key = {"team_id": team_id, "month": month, "member_id": member_id}
+    key = {"team_id": team_id, "member_id": member_id}
+    month_key = {**key, "month": month}
+    keepers = _keepers(dialect)
+    await _keep(session, keepers.month, TeamMonthTotal, month_key, until=next_month(month))
+    await _keep(session, keepers.all_time, TeamTotal, key)
+
+
+# Every grade runs a recount, so its statements are built once with their values bound at
+# execution, and the two upserts are kept compiled (`repo.frozen`): SQLAlchemy would compile
+# them anew every time.
+_LOCK_MEMBER = (
+    select(Member.id).where(Member.id == bindparam("member_id")).with_for_update(key_share=True)
+)
+_ENTRY_SCORE = (
+    update(Entry)
+    .where(Entry.round_id == bindparam("of_round"), Entry.member_id == bindparam("of_member"))
+    .values(score=counted_score())
+    .execution_options(synchronize_session=False)
+)
+_TEAM_AND_DAY = (
+    select(Channel.team_id, Round.local_date)
+    .join(Channel, Channel.id == Round.channel_id)
+    .where(Round.id == bindparam("round_id"))
+)
+
+
+@dataclass(frozen=True)
+class _Keepers:
+    month: TextClause
+    all_time: TextClause
+
+
+@functools.cache
+def _keepers(dialect: str) -> _Keepers:
+    def key_value(model: Any, name: str) -> Any:
+        """A key's value in the SELECT list, typed: PostgreSQL cannot tell the type of a bare
+        parameter there, and SQLite must not cast (it keeps dates as text)."""
+        value = bindparam(name, type_=getattr(model, name).type)
+        return (value if dialect == "sqlite" else cast(value, value.type)).label(name)
+
+    day = Entry.local_date.type
     in_month = select(
-        *_literals(month_key),
+        *(key_value(TeamMonthTotal, k) for k in ("team_id", "month", "member_id")),
         func.coalesce(func.sum(Entry.score), 0.0),
         func.count(),
         func.min(Entry.first_answered_at),
     ).where(
-        Entry.member_id == member_id,
-        Entry.channel_id.in_(channels),
-        Entry.local_date >= month,
-        Entry.local_date < next_month(month),
+        Entry.member_id == bindparam("member_id"),
+        Entry.channel_id.in_(
+            select(Channel.id).where(Channel.team_id == bindparam("team_id")).scalar_subquery()
+        ),
+        Entry.local_date >= bindparam("month", type_=day),
+        Entry.local_date < bindparam("until", type_=day),
     )
-    await _keep(session, TeamMonthTotal, month_key, in_month)
-    key = {"team_id": team_id, "member_id": member_id}
     all_time = select(
-        *_literals(key),
+        *(key_value(TeamTotal, k) for k in ("team_id", "member_id")),
         func.sum(TeamMonthTotal.points),
         func.sum(TeamMonthTotal.rounds),
         func.min(TeamMonthTotal.first_answered_at),
-    ).where(TeamMonthTotal.team_id == team_id, TeamMonthTotal.member_id == member_id)
-    await _keep(session, TeamTotal, key, all_time)
+    ).where(
+        TeamMonthTotal.team_id == bindparam("team_id"),
+        TeamMonthTotal.member_id == bindparam("member_id"),
+    )
+    return _Keepers(
+        month=_keeper(dialect, TeamMonthTotal, ["team_id", "month", "member_id"], in_month),
+        all_time=_keeper(dialect, TeamTotal, ["team_id", "member_id"], all_time),
+    )
 
 
-def _literals(key: dict[str, Any]) -> list[Any]:
-    return [literal(value).label(name) for name, value in key.items()]
+def _keeper(dialect: str, model: Any, key: list[str], totals: Select[Any]) -> TextClause:
+    """INSERT … SELECT … ON CONFLICT DO UPDATE of one totals row; it returns a row when there
+    was something to count."""
+    columns = [*key, "points", "rounds", "first_answered_at"]
+    stmt = repo.dialect_insert(dialect)(model).from_select(columns, totals.having(func.count() > 0))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=key,
+        set_={name: stmt.excluded[name] for name in columns if name not in key},
+    )
+    stmt = stmt.returning(literal_column("1").label("written"))
+    return repo.frozen(dialect, stmt, (column("written", Integer),))
 
 
 async def _keep(
     session: AsyncSession,
+    keeper: TextClause,
     model: type[TeamMonthTotal] | type[TeamTotal],
     key: dict[str, Any],
-    totals: Select[Any],
+    **more: Any,
 ) -> None:
-    """Store one totals row worked out by `totals` (the key's values, then points, rounds and
-    first answer) in one statement, or remove it when nothing is left to count."""
-    columns = [*key, "points", "rounds", "first_answered_at"]
-    insert = repo.dialect_insert(session.bind.dialect.name)
-    stmt = insert(model).from_select(columns, totals.having(func.count() > 0))
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(key),
-        set_={name: stmt.excluded[name] for name in columns if name not in key},
-    )
-    written = (await session.execute(stmt.returning(literal(1)))).first()
-    if written is None:
+    """Store the totals row keyed by `key` as `keeper` works it out, or remove it when
+    nothing is left to count."""
+    if (await session.execute(keeper, {**key, **more})).first() is None:
         await session.execute(
             delete(model).where(*(getattr(model, k) == v for k, v in key.items()))
         )
