@@ -75,23 +75,38 @@ class AnswerWork:
 
 async def load_answer(session: AsyncSession, answer_id: int | None) -> AnswerWork | None:
     """The answer and its context; None when it is gone or withdrawn."""
-    row = (
-        await session.execute(
-            select(Answer, Round, Channel, Team, Member, QuestionVersion, Entry.score)
-            .join(Round, Round.id == Answer.round_id)
-            .join(Channel, Channel.id == Round.channel_id)
-            .join(Team, Team.id == Channel.team_id)
-            .join(Member, Member.id == Answer.member_id)
-            .join(QuestionVersion, QuestionVersion.id == Round.question_id)
-            .outerjoin(
-                Entry, (Entry.round_id == Answer.round_id) & (Entry.member_id == Answer.member_id)
-            )
-            .where(Answer.id == answer_id)
-        )
-    ).one_or_none()
-    if row is None or row[0].status == WITHDRAWN:
+    if answer_id is None:
         return None
-    answer, rnd, channel, team, member, question_row, counted_score = row
+    return (await load_answers(session, [answer_id])).get(answer_id)
+
+
+async def load_answers(session: AsyncSession, answer_ids: Sequence[int]) -> dict[int, AnswerWork]:
+    """`load_answer` for many answers in one query, by answer id (the gone or withdrawn ones
+    left out)."""
+    rows = await session.execute(
+        select(Answer, Round, Channel, Team, Member, QuestionVersion, Entry.score)
+        .join(Round, Round.id == Answer.round_id)
+        .join(Channel, Channel.id == Round.channel_id)
+        .join(Team, Team.id == Channel.team_id)
+        .join(Member, Member.id == Answer.member_id)
+        .join(QuestionVersion, QuestionVersion.id == Round.question_id)
+        .outerjoin(
+            Entry, (Entry.round_id == Answer.round_id) & (Entry.member_id == Answer.member_id)
+        )
+        .where(Answer.id.in_(answer_ids), Answer.status != WITHDRAWN)
+    )
+    return {row[0].id: _work(*row) for row in rows}
+
+
+def _work(
+    answer: Answer,
+    rnd: Round,
+    channel: Channel,
+    team: Team,
+    member: Member,
+    question_row: QuestionVersion,
+    counted_score: float | None,
+) -> AnswerWork:
     ref = ChannelRef(team.platform, team.external_id, channel.external_id)
     thread = MessageRef(ref, rnd.message_id, rnd.message_id) if rnd.message_id else None
     message = None
@@ -259,10 +274,13 @@ class FeedbackSender:
                 taken.append(
                     (row.id, row.answer_id, row.answer_revision, row.notice, result_of(row))
                 )
+        if not taken:
+            return 0
         sent = 0
+        async with self._sessions() as session:
+            works = await load_answers(session, [answer_id for _, answer_id, *_ in taken])
         for grade_id, answer_id, revision, notice, grade in taken:
-            async with self._sessions() as session:
-                work = await load_answer(session, answer_id)
+            work = works.get(answer_id)
             if work is None or work.revision != revision or work.thread is None:
                 # Withdrawn or edited since: nothing to tell.
                 await self._receipts.clear(grade_id, [until])

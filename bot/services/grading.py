@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -21,7 +21,14 @@ from bot.grading.base import Flag, Grader, is_human
 from bot.grading.base import Grade as GradeResult
 from bot.grading.limit import AdaptiveLimit
 from bot.questions.schema import Question
-from bot.services.feedback import FIRST, UPDATE, AnswerWork, FeedbackSender, Owed, load_answer
+from bot.services.feedback import (
+    FIRST,
+    UPDATE,
+    AnswerWork,
+    FeedbackSender,
+    Owed,
+    load_answers,
+)
 from bot.services.inbox import Arrivals
 from bot.services.messenger import Messenger
 from bot.storage import tally
@@ -210,9 +217,9 @@ class GradingService:
                 claims.append(Claim(job.id, job.attempts, job.answer_id, job.turn_id, job.regrade))
             return claims
 
-    async def run(self, claim: Claim) -> None:
+    async def run(self, claim: Claim, works: Mapping[int, AnswerWork] | None = None) -> None:
         """Grade the job's answer, store the grade, then tell the author (and wait for it)."""
-        owed = await self._grade_and_store(claim)
+        owed = await self._grade_and_store(claim, works)
         if owed is not None:
             await self.feedback.send(owed)
 
@@ -222,7 +229,10 @@ class GradingService:
         count = 0
         await self.feedback.resend_owed()
         while claims := await self.claim_batch(self.room, round_id=round_id):
-            results = await asyncio.gather(*map(self.run, claims), return_exceptions=True)
+            works = await self._answers(claims)
+            results = await asyncio.gather(
+                *(self.run(claim, works) for claim in claims), return_exceptions=True
+            )
             count += len(claims)
             for result in results:
                 if isinstance(result, BaseException):
@@ -255,8 +265,9 @@ class GradingService:
                     log.exception("grading pump failed; retrying after the poll interval")
                     claims = []
                     ended.clear()  # wait out the poll, not the next job's end
+                works = await self._answers(claims)
                 for claim in claims:
-                    task = asyncio.ensure_future(self._pump_one(claim))
+                    task = asyncio.ensure_future(self._pump_one(claim, works))
                     running.add(task)
                     task.add_done_callback(finished)
                 if claims:
@@ -272,9 +283,17 @@ class GradingService:
         """Let the feedback being sent go out (briefly); what is left stays owed."""
         await self.feedback.close()
 
-    async def _pump_one(self, claim: Claim) -> None:
+    async def _answers(self, claims: Sequence[Claim]) -> Mapping[int, AnswerWork]:
+        """The answers `claims` grade, loaded in one query (turns are loaded one by one)."""
+        ids = [c.answer_id for c in claims if c.answer_id is not None and c.turn_id is None]
+        if not ids:
+            return {}
+        async with self._sessions() as session:
+            return await load_answers(session, ids)
+
+    async def _pump_one(self, claim: Claim, works: Mapping[int, AnswerWork]) -> None:
         try:
-            owed = await self._grade_and_store(claim)
+            owed = await self._grade_and_store(claim, works)
         except Exception:
             log.exception(
                 "grading job %s failed; it runs again once its lease runs out", claim.job_id
@@ -283,13 +302,17 @@ class GradingService:
         if owed is not None:
             self.feedback.send_later(owed)
 
-    async def _grade_and_store(self, claim: Claim) -> Owed | None:
-        """Grade the job's answer and store the grade; the feedback it owes, if any."""
+    async def _grade_and_store(
+        self, claim: Claim, works: Mapping[int, AnswerWork] | None = None
+    ) -> Owed | None:
+        """Grade the job's answer (in `works`, if loaded with others) and store the grade; the
+        feedback it owes, if any."""
         if claim.turn_id is not None:
             await self._run_turn(claim, claim.turn_id)
             return None
-        async with self._sessions() as session:
-            loaded = await load_answer(session, claim.answer_id)
+        if works is None:
+            works = await self._answers([claim])
+        loaded = None if claim.answer_id is None else works.get(claim.answer_id)
         if loaded is None:
             await self._release(claim, "done")
             return None
