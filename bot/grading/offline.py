@@ -109,7 +109,12 @@ class OfflineGrader:
         self._fluency = _fluency_of(bank)
         self._profiles: dict[tuple[str, str], list[_Profile]] = {}
         self._topics: dict[tuple[str, str], dict[str, float]] = {}
-        self._bank = [(q.id, self._topic(q)) for q in bank]
+        # Every bank question's topic vector, indexed by stem: an answer's similarity to each
+        # question is summed over the answer's own stems alone.
+        self._postings: dict[str, list[tuple[str, float]]] = {}
+        for q in bank:
+            for stem, weight in self._topic(q).items():
+                self._postings.setdefault(stem, []).append((q.id, weight))
 
     @property
     def id(self) -> str:
@@ -305,10 +310,12 @@ class OfflineGrader:
         counts = Counter(s for w in windows for s in w.stems)
         answer = _unit({s: n * self._w(s) for s, n in counts.items()})
         own = _cosine(answer, self._topic(question))
-        other = max(
-            (_cosine(answer, topic) for qid, topic in self._bank if qid != question.id),
-            default=0.0,
-        )
+        similarity: dict[str, float] = {}
+        for stem, weight in answer.items():
+            for qid, topic_weight in self._postings.get(stem, ()):
+                similarity[qid] = similarity.get(qid, 0.0) + weight * topic_weight
+        similarity.pop(question.id, None)
+        other = max(similarity.values(), default=0.0)
         return other >= BORROWED_MATCH and other > own * BORROWED_MARGIN
 
     def _topicality(self, question: Question, windows: list[_Window]) -> float:
