@@ -115,7 +115,7 @@ def enqueue(
     """Add a grading job in the caller's transaction, so the work and its job land together.
     Await the result (a plain INSERT: no ORM object on the path every answer takes)."""
     return session.execute(
-        insert(GradingJob),
+        _INSERT_JOB,
         {
             "answer_id": answer_id,
             "turn_id": turn_id,
@@ -512,6 +512,7 @@ _GRADED = (
     )
     .order_by(Grade.id)
 )
+_INSERT_JOB = insert(GradingJob.metadata.tables[GradingJob.__tablename__])
 _GRADES = Grade.metadata.tables[Grade.__tablename__]
 _INSERT_GRADE = insert(_GRADES).returning(_GRADES.c.id)
 
