@@ -28,8 +28,11 @@ demo: $(STAMP)
 chat: $(STAMP)
 	$(BIN)/opsdrill chat
 
+# The suite runs in parallel (pytest-xdist): most of its time is spent waiting on real
+# processes, sockets and databases. `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 4
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
