@@ -239,7 +239,7 @@ async def test_export_uploads_a_json_file_into_the_persons_dm(bot: SlackBot) -> 
     await bot.settle()
     await bot.app.grading.drain()
     await bot.command("export", user="U1")
-    await bot.fake.wait_for_call("files.completeUploadExternal")
+    await bot.fake.wait_for_call("files.completeUploadExternal", timeout=30)  # drawn first
     [upload] = bot.fake.calls_to("files.getUploadURLExternal")
     assert upload.params["filename"] == "opsdrill-my-data.json"
     [file] = bot.fake.files.values()
@@ -272,7 +272,7 @@ async def test_an_admins_recap_is_uploaded_into_the_channel_with_its_summary(
     await bot.app.grading.drain()
     response = await bot.command("recap")
     assert "Posting the weekly recap" in json.dumps(response)
-    await bot.fake.wait_for_call("files.completeUploadExternal")
+    await bot.fake.wait_for_call("files.completeUploadExternal", timeout=30)  # drawn first
     [upload] = bot.fake.calls_to("files.getUploadURLExternal")
     assert upload.params["filename"] == "recap.png"
     [file] = bot.fake.files.values()

@@ -83,7 +83,7 @@ class Gateway:
         await self._send_active(frame)
         return self._seq
 
-    async def caught_up(self, timeout: float = 5) -> None:  # noqa: ASYNC109
+    async def caught_up(self, timeout: float = 15) -> None:  # noqa: ASYNC109
         """Wait until the client has read every dispatch sent so far: Discord may ask for a
         heartbeat (op 1) at any time, and a client answers it in order with what it reads."""
         async with self._send_lock:
@@ -228,7 +228,7 @@ class Gateway:
             chunk["nonce"] = d["nonce"]
         await self.dispatch("GUILD_MEMBERS_CHUNK", chunk)
 
-    async def wait_ready(self, timeout: float = 5) -> None:  # noqa: ASYNC109
+    async def wait_ready(self, timeout: float = 15) -> None:  # noqa: ASYNC109
         """Wait until a client identified and READY and GUILD_CREATE were dispatched to it.
         (discord.py fires on_ready ``guild_ready_timeout`` seconds later.)"""
         await self._until(
@@ -237,7 +237,7 @@ class Gateway:
             lambda: f"READY (identifies={self.identifies}, connections={self.connections})",
         )
 
-    async def wait_resumed(self, count: int = 1, timeout: float = 5) -> None:  # noqa: ASYNC109
+    async def wait_resumed(self, count: int = 1, timeout: float = 15) -> None:  # noqa: ASYNC109
         """Wait until the client RESUMEd at least `count` times in all."""
         await self._until(
             lambda: self.resumes >= count and self.connected,

@@ -335,7 +335,7 @@ class Messages:
         self,
         channel_id: int | None = None,
         count: int = 1,
-        timeout: float = 5,  # noqa: ASYNC109
+        timeout: float = 15,  # noqa: ASYNC109
     ) -> list[JSON]:
         """Wait until the bot posted at least `count` messages (see ``bot_messages``)."""
         await self._until(

@@ -223,7 +223,7 @@ class InteractionResponses:
     async def wait_for_interaction_response(
         self,
         interaction_id: int | str,
-        timeout: float = 5,  # noqa: ASYNC109
+        timeout: float = 15,  # noqa: ASYNC109
     ) -> InteractionResponse:
         """Wait for the bot's callback to this interaction; return it."""
         wanted = int(interaction_id)

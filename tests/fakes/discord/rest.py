@@ -66,7 +66,7 @@ class Rest:
         method: str,
         path_regex: str,
         count: int = 1,
-        timeout: float = 5,  # noqa: ASYNC109
+        timeout: float = 15,  # noqa: ASYNC109
     ) -> list[Request]:
         """Wait until at least `count` matching requests were recorded; return them all."""
         await self._until(

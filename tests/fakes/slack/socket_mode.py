@@ -39,7 +39,7 @@ class SocketMode:
     async def wait_for_responses(
         self,
         count: int = 1,
-        timeout: float = 5,  # noqa: ASYNC109
+        timeout: float = 15,  # noqa: ASYNC109
     ) -> list[JSON]:
         await self._until(
             lambda: len(self.responses) >= count,
@@ -97,7 +97,7 @@ class SocketMode:
 
     async def wait_connected(
         self,
-        timeout: float = 5,  # noqa: ASYNC109
+        timeout: float = 15,  # noqa: ASYNC109
         *,
         connections: int = 1,
     ) -> None:
@@ -146,7 +146,7 @@ class SocketMode:
     async def wait_for_ack(
         self,
         envelope_id: str,
-        timeout: float = 5,  # noqa: ASYNC109
+        timeout: float = 15,  # noqa: ASYNC109
     ) -> JSON:
         def ack() -> JSON | None:
             return next((a for a in self.acks if a.get("envelope_id") == envelope_id), None)

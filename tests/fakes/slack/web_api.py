@@ -62,7 +62,7 @@ class WebApi:
         self,
         method: str,
         count: int = 1,
-        timeout: float = 5,  # noqa: ASYNC109
+        timeout: float = 15,  # noqa: ASYNC109
     ) -> list[Call]:
         """Wait until at least `count` calls to `method` were recorded; return them all."""
         await self._until(
