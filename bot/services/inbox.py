@@ -226,18 +226,26 @@ class Inbox:
                 log.error("inbox: giving up on %d stored event(s) after %d attempts: rows %s",
                           len(spent), MAX_ATTEMPTS, spent)  # fmt: skip
                 await session.execute(
-                    update(InboxEvent).where(InboxEvent.id.in_(spent)).values(status="failed")
+                    update(InboxEvent)
+                    .where(InboxEvent.id.in_(spent), runnable)
+                    .values(status="failed")
                 )
             if claimed:
-                await session.execute(
-                    update(InboxEvent)
-                    .where(InboxEvent.id.in_([event.id for event in claimed]))
-                    .values(
-                        status="working",
-                        lease_until=now + self._lease,
-                        attempts=InboxEvent.attempts + 1,
+                # Guarded by the state the rows were read in: a row another process took
+                # meanwhile is not taken again.
+                taken = set(
+                    await session.scalars(
+                        update(InboxEvent)
+                        .where(InboxEvent.id.in_([event.id for event in claimed]), runnable)
+                        .values(
+                            status="working",
+                            lease_until=now + self._lease,
+                            attempts=InboxEvent.attempts + 1,
+                        )
+                        .returning(InboxEvent.id)
                     )
                 )
+                claimed = [event for event in claimed if event.id in taken]
         if spent and not claimed:
             return await self._claim()
         return claimed
