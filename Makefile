@@ -44,6 +44,7 @@ typecheck: $(STAMP)
 # Benchmarks print numbers; they are not tests. PostgreSQL ones need the local service.
 bench: $(STAMP)
 	$(BIN)/python bench/slack_ack.py
+	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/grading_llm.py
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/leaderboard.py
