@@ -512,7 +512,8 @@ _GRADED = (
     )
     .order_by(Grade.id)
 )
-_INSERT_JOB = insert(GradingJob.metadata.tables[GradingJob.__tablename__])
+_JOBS = GradingJob.metadata.tables[GradingJob.__tablename__]
+_INSERT_JOB = insert(_JOBS)
 _GRADES = Grade.metadata.tables[Grade.__tablename__]
 _INSERT_GRADE = insert(_GRADES).returning(_GRADES.c.id)
 
@@ -529,10 +530,10 @@ def _notice(earlier: Sequence[bool], grade: GradeResult) -> str | None:
 
 def _holding(claim: Claim) -> Any:
     """UPDATE of the job that matches only while `claim` is the job's current claim."""
-    return update(GradingJob).where(
-        GradingJob.id == claim.job_id,
-        GradingJob.status == "running",
-        GradingJob.attempts == claim.attempt,
+    return update(_JOBS).where(
+        _JOBS.c.id == claim.job_id,
+        _JOBS.c.status == "running",
+        _JOBS.c.attempts == claim.attempt,
     )
 
 

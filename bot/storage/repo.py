@@ -209,10 +209,15 @@ async def member_id(
 ) -> int:
     """The member's id in one statement: created on first sight, its display name kept
     current (an empty name keeps the one stored)."""
-    insert = dialect_insert(session.bind.dialect.name)
-    new = insert(Member).values(
-        team_id=team_id, external_id=user_id, display_name=name, created_at=now
-    )
+    values = {"team_id": team_id, "external_id": user_id, "display_name": name, "created_at": now}
+    stmt = _member_upsert(session.bind.dialect.name)
+    return int((await session.execute(stmt, values)).scalar_one())
+
+
+@functools.cache
+def _member_upsert(dialect: str) -> TextClause:
+    columns = ("created_at", "display_name", "external_id", "team_id")
+    new = dialect_insert(dialect)(Member).values(_bound(Member, columns))
     stmt = new.on_conflict_do_update(
         index_elements=["team_id", "external_id"],
         set_={
@@ -221,8 +226,8 @@ async def member_id(
                 else_=Member.display_name,
             )
         },
-    ).returning(Member.id)
-    return int((await session.execute(stmt)).scalar_one())
+    )
+    return frozen(dialect, stmt.returning(Member.id), (Member.id,))
 
 
 async def round_for_thread(
