@@ -82,47 +82,65 @@ async def load_answer(session: AsyncSession, answer_id: int | None) -> AnswerWor
 
 async def load_answers(session: AsyncSession, answer_ids: Sequence[int]) -> dict[int, AnswerWork]:
     """`load_answer` for many answers in one query, by answer id (the gone or withdrawn ones
-    left out)."""
-    rows = await session.execute(
-        select(Answer, Round, Channel, Team, Member, QuestionVersion, Entry.score)
-        .join(Round, Round.id == Answer.round_id)
-        .join(Channel, Channel.id == Round.channel_id)
-        .join(Team, Team.id == Channel.team_id)
-        .join(Member, Member.id == Answer.member_id)
-        .join(QuestionVersion, QuestionVersion.id == Round.question_id)
-        .outerjoin(
-            Entry, (Entry.round_id == Answer.round_id) & (Entry.member_id == Answer.member_id)
+    left out). Columns, not ORM objects; a question's content is read only when it is not
+    parsed and cached already."""
+    rows = (
+        await session.execute(
+            select(
+                Answer.id,
+                Answer.revision,
+                Answer.text,
+                Answer.status,
+                Answer.private,
+                Answer.message_id,
+                Round.message_id.label("thread_id"),
+                Channel.external_id.label("channel_id"),
+                Team.platform,
+                Team.external_id.label("team_id"),
+                Member.id.label("member_id"),
+                Member.external_id.label("user_id"),
+                QuestionVersion.id.label("question_row"),
+                QuestionVersion.slug,
+                QuestionVersion.version,
+                Entry.score,
+            )
+            .join(Round, Round.id == Answer.round_id)
+            .join(Channel, Channel.id == Round.channel_id)
+            .join(Team, Team.id == Channel.team_id)
+            .join(Member, Member.id == Answer.member_id)
+            .join(QuestionVersion, QuestionVersion.id == Round.question_id)
+            .outerjoin(
+                Entry, (Entry.round_id == Answer.round_id) & (Entry.member_id == Answer.member_id)
+            )
+            .where(Answer.id.in_(answer_ids), Answer.status != WITHDRAWN)
         )
-        .where(Answer.id.in_(answer_ids), Answer.status != WITHDRAWN)
-    )
-    return {row[0].id: _work(*row) for row in rows}
+    ).all()
+    missing = {r.question_row for r in rows if (r.slug, r.version) not in _QUESTIONS}
+    if missing:
+        for question_row in await session.scalars(
+            select(QuestionVersion).where(QuestionVersion.id.in_(missing))
+        ):
+            _question(question_row)
+    return {row.id: _work(row) for row in rows}
 
 
-def _work(
-    answer: Answer,
-    rnd: Round,
-    channel: Channel,
-    team: Team,
-    member: Member,
-    question_row: QuestionVersion,
-    counted_score: float | None,
-) -> AnswerWork:
-    ref = ChannelRef(team.platform, team.external_id, channel.external_id)
-    thread = MessageRef(ref, rnd.message_id, rnd.message_id) if rnd.message_id else None
+def _work(row: Any) -> AnswerWork:
+    ref = ChannelRef(row.platform, row.team_id, row.channel_id)
+    thread = MessageRef(ref, row.thread_id, row.thread_id) if row.thread_id else None
     message = None
-    if thread is not None and not answer.private:
-        message = MessageRef(ref, answer.message_id, rnd.message_id)
+    if thread is not None and not row.private:
+        message = MessageRef(ref, row.message_id, row.thread_id)
     return AnswerWork(
-        answer_id=answer.id,
-        revision=answer.revision,
-        text=answer.text,
-        question=_question(question_row),
-        member_id=member.id,
+        answer_id=row.id,
+        revision=row.revision,
+        text=row.text,
+        question=_QUESTIONS[(row.slug, row.version)],
+        member_id=row.member_id,
         thread=thread,
         message=message,
-        author=UserRef(team.platform, team.external_id, member.external_id),
-        status=answer.status,
-        counted_score=counted_score,
+        author=UserRef(row.platform, row.team_id, row.user_id),
+        status=row.status,
+        counted_score=row.score,
     )
 
 
