@@ -91,6 +91,11 @@ async def fresh_database(kind: str, scratch: Path) -> tuple[str, str | None]:
     return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), name
 
 
+async def drop_database(name: str) -> None:
+    """Drop a database `fresh_database` created."""
+    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 async def _pg_admin(sql: str) -> None:
     dsn = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
     conn = await asyncpg.connect(dsn)
@@ -198,7 +203,7 @@ async def bench(args: argparse.Namespace) -> int:
         for app in apps:
             await app.stop()
         if pg_name is not None:
-            await _pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+            await drop_database(pg_name)
 
 
 async def report(

@@ -7,7 +7,8 @@ Prints the process's CPU time per answer for each phase and, as the reference me
 same run, for one bare transaction (BEGIN, SELECT 1, COMMIT) through the same sessions, so the
 ratio holds on a noisy machine. No platform, no HTTP: what is left of an answer's cost in
 `bench/slack_ack.py` beyond these numbers belongs to the platform path.
-PostgreSQL needs the local service and a database `opsdrill_bench` (`createdb opsdrill_bench`).
+PostgreSQL runs on a scratch database on the local service (`OPSDRILL_BENCH_POSTGRES_URL`
+names the server), dropped afterwards.
 """
 
 from __future__ import annotations
@@ -24,24 +25,9 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.storage import migrate  # noqa: E402
-from bot.storage.db import make_engine  # noqa: E402
+from bench.fanout import drop_database, fresh_database  # noqa: E402
 from tests.flow.conftest import MONDAY  # noqa: E402
 from tests.flow.harness import Harness, partial_answer, strong_answer  # noqa: E402
-
-PG_URL = "postgresql://postgres@127.0.0.1:5432/opsdrill_bench"
-
-
-async def empty_postgres(url: str) -> None:
-    """Drop everything in the bench database, so each run starts from an empty schema."""
-    engine = make_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-        await migrate.upgrade(engine)
-    finally:
-        await engine.dispose()
 
 
 async def per_answer(n: int, url: str) -> dict[str, float]:
@@ -77,17 +63,22 @@ async def per_answer(n: int, url: str) -> dict[str, float]:
     }
 
 
+async def measure(n: int, database: str, scratch: Path) -> dict[str, float]:
+    url, pg_name = await fresh_database(database, scratch)
+    try:
+        return await per_answer(n, url)
+    finally:
+        if pg_name is not None:
+            await drop_database(pg_name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=int, default=500)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
-    if args.database == "postgresql":
-        url = PG_URL
-        asyncio.run(empty_postgres(url))
-    else:
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='opsdrill-bench-')}/pipeline.db"
-    costs = asyncio.run(per_answer(args.answers, url))
+    scratch = Path(tempfile.mkdtemp(prefix="opsdrill-pipeline-"))
+    costs = asyncio.run(measure(args.answers, args.database, scratch))
     reference = costs["one bare transaction (reference)"]
     print(f"{args.answers} answers, {args.database}, offline grader, in-memory platform\n")
     print("| per answer | CPU ms | bare transactions |")

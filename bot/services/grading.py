@@ -261,11 +261,11 @@ class GradingService:
                         last_resend = time.monotonic()
                         await self.feedback.resend_owed()
                     claims = await self.claim_batch(self.room - len(running))
-                except Exception:
+                    works = await self._answers(claims)
+                except Exception:  # claimed jobs stay leased; others take them once it runs out
                     log.exception("grading pump failed; retrying after the poll interval")
                     claims = []
                     ended.clear()  # wait out the poll, not the next job's end
-                works = await self._answers(claims)
                 for claim in claims:
                     task = asyncio.ensure_future(self._pump_one(claim, works))
                     running.add(task)

@@ -12,7 +12,6 @@ has no score, and the answer's ack stays a few inserts.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -106,9 +105,9 @@ async def recount(session: AsyncSession, *, round_id: int, member_id: int) -> No
     month = month_of(day)
     key = {"team_id": team_id, "member_id": member_id}
     month_key = {**key, "month": month}
-    keepers = _keepers(dialect)
-    await _keep(session, keepers.month, TeamMonthTotal, month_key, until=next_month(month))
-    await _keep(session, keepers.all_time, TeamTotal, key)
+    keep_month, keep_all_time = _keepers(dialect)
+    await _keep(session, keep_month, TeamMonthTotal, month_key, until=next_month(month))
+    await _keep(session, keep_all_time, TeamTotal, key)
 
 
 # Every grade runs a recount, so its statements are built once with their values bound at
@@ -130,14 +129,10 @@ _TEAM_AND_DAY = (
 )
 
 
-@dataclass(frozen=True)
-class _Keepers:
-    month: TextClause
-    all_time: TextClause
-
-
 @functools.cache
-def _keepers(dialect: str) -> _Keepers:
+def _keepers(dialect: str) -> tuple[TextClause, TextClause]:
+    """The upserts of a member's month totals and all-time totals, compiled for `dialect`."""
+
     def key_value(model: Any, name: str) -> Any:
         """A key's value in the SELECT list, typed: PostgreSQL cannot tell the type of a bare
         parameter there, and SQLite must not cast (it keeps dates as text)."""
@@ -167,9 +162,9 @@ def _keepers(dialect: str) -> _Keepers:
         TeamMonthTotal.team_id == bindparam("team_id"),
         TeamMonthTotal.member_id == bindparam("member_id"),
     )
-    return _Keepers(
-        month=_keeper(dialect, TeamMonthTotal, ["team_id", "month", "member_id"], in_month),
-        all_time=_keeper(dialect, TeamTotal, ["team_id", "member_id"], all_time),
+    return (
+        _keeper(dialect, TeamMonthTotal, ["team_id", "month", "member_id"], in_month),
+        _keeper(dialect, TeamTotal, ["team_id", "member_id"], all_time),
     )
 
 
