@@ -1,4 +1,5 @@
-"""Work that follows an acknowledgement: reactions, replies, name look-ups.
+"""Work that follows an acknowledgement: reactions, replies, name look-ups; and writes taken in
+batches (`GroupCommit`).
 
 Nothing here is durable: what must survive a crash is stored before the ack (answers, grading
 jobs). This only keeps slow, best-effort calls off the ack path, and tracks them so shutdown and
@@ -8,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Background:
@@ -60,3 +64,48 @@ async def first_of(*events: asyncio.Event, timeout: float) -> None:  # noqa: ASY
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+class GroupCommit(Generic[T, R]):
+    """Writes items in batches: an item put while a batch is being written joins the next one,
+    so a burst costs a transaction per batch rather than per item, and a lone item is written
+    at once. `write` takes a batch and returns, in the same order, each item's result or the
+    exception that item failed with."""
+
+    def __init__(
+        self, write: Callable[[list[T]], Awaitable[list[R | Exception]]], *, most: int = 500
+    ) -> None:
+        self._write_batch = write
+        self._most = most
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def put(self, item: T) -> R:
+        """Write `item` with whatever else is pending; its result once its batch is written."""
+        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write())
+        return await asyncio.shield(done)  # a caller that goes away does not undo the write
+
+    async def idle(self) -> None:
+        """Wait for the batches being written."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.wait([self._writer])
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch = self._pending[: self._most]
+            del self._pending[: self._most]
+            try:
+                results: list[R | Exception] = await self._write_batch([i for i, _ in batch])
+            except Exception as error:
+                results = [error] * len(batch)
+            for (_, done), result in zip(batch, results, strict=True):
+                if done.done():
+                    continue
+                if isinstance(result, Exception):
+                    done.set_exception(result)
+                    done.exception()  # the caller may have gone; nothing left unread
+                else:
+                    done.set_result(result)

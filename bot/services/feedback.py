@@ -15,7 +15,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -71,6 +71,8 @@ class AnswerWork:
     counted_score: float | None = None
     """The score that counts for the author in the round now (a new attempt's prompt shows
     it)."""
+    tally_key: tuple[int, date] | None = None
+    """The round's team (row id) and local date: where the grade's recount adds up."""
 
 
 async def load_answer(session: AsyncSession, answer_id: int | None) -> AnswerWork | None:
@@ -97,6 +99,8 @@ async def load_answers(session: AsyncSession, answer_ids: Sequence[int]) -> dict
                 Channel.external_id.label("channel_id"),
                 Team.platform,
                 Team.external_id.label("team_id"),
+                Team.id.label("team_row"),
+                Round.local_date,
                 Member.id.label("member_id"),
                 Member.external_id.label("user_id"),
                 QuestionVersion.id.label("question_row"),
@@ -141,6 +145,7 @@ def _work(row: Any) -> AnswerWork:
         author=UserRef(row.platform, row.team_id, row.user_id),
         status=row.status,
         counted_score=row.score,
+        tally_key=(row.team_row, row.local_date),
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, distinct, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.background import first_of
+from bot.background import GroupCommit, first_of
 from bot.clock import Clock
 from bot.domain import Card, UserRef
 from bot.grading.base import Flag, Grader, is_human
@@ -44,6 +44,7 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 MAX_REGRADES = 6  # provisional grades retried after 5, 10, 20, 40, 80, 160 minutes
 REGRADE_AFTER = timedelta(minutes=5)
+STORE_BATCH = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +169,7 @@ class GradingService:
         self._wake = asyncio.Event()
         self._arrivals = arrivals or Arrivals()
         self.turns: TurnGrading | None = None
+        self._stores = GroupCommit(self._store_batch, most=STORE_BATCH)
         self.feedback = FeedbackSender(
             sessions=sessions, clock=clock, messenger=messenger, lease=lease, receipts=receipts
         )
@@ -430,50 +432,88 @@ class GradingService:
 
     async def _store(self, claim: Claim, work: AnswerWork, grade: GradeResult) -> Owed | None:
         """Keep the grade and close the job, if this worker still holds it, with the feedback
-        it owes (held by this worker under a lease). A provisional grade also queues a
-        regrade, later and later, until a real grade replaces it."""
+        it owes (held by this worker under a lease). Grades that finish together are stored
+        together, in one transaction."""
+        return await self._stores.put((claim, work, grade))
+
+    async def _store_batch(
+        self, batch: list[tuple[Claim, AnswerWork, GradeResult]]
+    ) -> list[Owed | Exception | None]:
+        """Store `batch` in one transaction, in member order (so two replicas' batches lock
+        members in the same order); if that fails, each grade in a transaction of its own, so
+        one that cannot be stored does not hold back the others."""
         now = self._clock.now()
-        async with self._sessions.begin() as session:
-            if not await _finish(session, claim, "done", now):
-                return None  # another worker holds the job now; its grade is the one kept
-            # Locked until commit: an edit or a withdrawal of this answer waits for the grade,
-            # or this waits for it, so the recount below never mixes a stale revision in.
-            answer = (await session.execute(_ANSWER_NOW, {"answer_id": work.answer_id})).first()
-            if answer is None or answer.revision != work.revision:
-                return None  # edited since: the new text has its own job
-            graded = (
-                await session.execute(
-                    _GRADED, {"answer_id": work.answer_id, "revision": work.revision}
-                )
-            ).all()
-            if any(is_human(grader) for _, grader in graded):
-                return None  # an admin's grade of this text stands; no machine replaces it
-            earlier = [provisional for provisional, _ in graded]
-            notice = _notice(earlier, grade) if work.thread is not None else None
-            lease_until = None if notice is None else now + self._lease
-            grade_id = await session.scalar(
-                _INSERT_GRADE,
-                {
-                    "answer_id": work.answer_id,
-                    "answer_revision": work.revision,
-                    "grader": grade.grader,
-                    "question_version": grade.rubric_version,
-                    "score": grade.score,
-                    "max_score": grade.max_score,
-                    "points": grade.points_json(),
-                    "feedback": grade.feedback,
-                    "provisional": grade.provisional,
-                    "flags": sorted(grade.flags),
-                    "usage": None if grade.usage is None else asdict(grade.usage),
-                    "created_at": now,
-                    "notice": notice,
-                    "notice_lease_until": lease_until,
-                },
-            )
-            await tally.recount(session, round_id=answer.round_id, member_id=answer.member_id)
-            if grade.provisional and len(earlier) < MAX_REGRADES:
-                delay = self._regrade_after * 2 ** len(earlier)
-                await enqueue(session, now, answer_id=work.answer_id, delay=delay, regrade=True)
+        order = sorted(range(len(batch)), key=lambda i: (batch[i][1].member_id, batch[i][0].job_id))
+        try:
+            async with self._sessions.begin() as session:
+                stored: list[Owed | Exception | None] = [None] * len(batch)
+                for i in order:
+                    stored[i] = await self._store_in(session, *batch[i], now)
+            return stored
+        except Exception as error:
+            if len(batch) == 1:
+                return [error]
+            log.warning("storing %d grades together failed (%s); storing them one by one",
+                        len(batch), error)  # fmt: skip
+        alone: list[Owed | Exception | None] = []
+        for item in batch:
+            try:
+                async with self._sessions.begin() as session:
+                    alone.append(await self._store_in(session, *item, now))
+            except Exception as error:
+                alone.append(error)
+        return alone
+
+    async def _store_in(
+        self,
+        session: AsyncSession,
+        claim: Claim,
+        work: AnswerWork,
+        grade: GradeResult,
+        now: datetime,
+    ) -> Owed | None:
+        """One grade's store in the caller's transaction. A provisional grade also queues a
+        regrade, later and later, until a real grade replaces it."""
+        if not await _finish(session, claim, "done", now):
+            return None  # another worker holds the job now; its grade is the one kept
+        # Locked until commit: an edit or a withdrawal of this answer waits for the grade, or
+        # this waits for it, so the recount below never mixes a stale revision in.
+        answer = (await session.execute(_ANSWER_NOW, {"answer_id": work.answer_id})).first()
+        if answer is None or answer.revision != work.revision:
+            return None  # edited since: the new text has its own job
+        graded = (
+            await session.execute(_GRADED, {"answer_id": work.answer_id, "revision": work.revision})
+        ).all()
+        if any(is_human(grader) for _, grader in graded):
+            return None  # an admin's grade of this text stands; no machine replaces it
+        earlier = [provisional for provisional, _ in graded]
+        notice = _notice(earlier, grade) if work.thread is not None else None
+        lease_until = None if notice is None else now + self._lease
+        grade_id = await session.scalar(
+            _INSERT_GRADE,
+            {
+                "answer_id": work.answer_id,
+                "answer_revision": work.revision,
+                "grader": grade.grader,
+                "question_version": grade.rubric_version,
+                "score": grade.score,
+                "max_score": grade.max_score,
+                "points": grade.points_json(),
+                "feedback": grade.feedback,
+                "provisional": grade.provisional,
+                "flags": sorted(grade.flags),
+                "usage": None if grade.usage is None else asdict(grade.usage),
+                "created_at": now,
+                "notice": notice,
+                "notice_lease_until": lease_until,
+            },
+        )
+        await tally.recount(
+            session, round_id=answer.round_id, member_id=answer.member_id, within=work.tally_key
+        )
+        if grade.provisional and len(earlier) < MAX_REGRADES:
+            delay = self._regrade_after * 2 ** len(earlier)
+            await enqueue(session, now, answer_id=work.answer_id, delay=delay, regrade=True)
         if grade_id is None or lease_until is None:
             return None
         return Owed(grade_id, lease_until, work, grade, update=notice == UPDATE)

@@ -89,9 +89,16 @@ def next_month(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
-async def recount(session: AsyncSession, *, round_id: int, member_id: int) -> None:
+async def recount(
+    session: AsyncSession,
+    *,
+    round_id: int,
+    member_id: int,
+    within: tuple[int, date] | None = None,
+) -> None:
     """Bring the member's entry in the round (if any), and their totals in the round's team
-    for its month and all time, up to date with what the caller's transaction wrote."""
+    for its month and all time, up to date with what the caller's transaction wrote.
+    `within`: the round's team id and local date, when the caller has them already."""
     await session.flush()
     dialect = session.bind.dialect.name
     # Recounts of one member take turns on the member's row, so the last one sees every
@@ -101,7 +108,9 @@ async def recount(session: AsyncSession, *, round_id: int, member_id: int) -> No
     if dialect != "sqlite":
         await session.execute(_LOCK_MEMBER, {"member_id": member_id})
     await session.execute(_ENTRY_SCORE, {"of_round": round_id, "of_member": member_id})
-    team_id, day = (await session.execute(_TEAM_AND_DAY, {"round_id": round_id})).one()
+    if within is None:
+        within = (await session.execute(_TEAM_AND_DAY, {"round_id": round_id})).one()._tuple()
+    team_id, day = within
     month = month_of(day)
     key = {"team_id": team_id, "member_id": member_id}
     month_key = {**key, "month": month}

@@ -8,11 +8,14 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from adapters.console.memory import MemoryAdapter
 from bot.domain import Card, MessageRef, UserRef
 from bot.services.grading import GradingService
 from bot.services.messenger import Messenger
+from bot.storage.models import Answer, Member
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.flow.harness import ADMIN, Harness, strong_answer
 
@@ -93,4 +96,64 @@ async def test_feedback_held_up_past_its_lease_is_not_sent_again_by_another_work
         assert len(bot.feedback_for(ada)) == 1
     finally:
         platform.gate.set()
+        await bot.stop()
+
+
+async def _refuse_grades_of(bot: Harness, answer_id: int | None) -> None:
+    """Make the database itself refuse to store a grade of `answer_id` (None: stop refusing),
+    as a failing disk or a constraint would."""
+    postgres = bot.app.engine.dialect.name == "postgresql"
+    async with bot.app.engine.begin() as conn:
+        if answer_id is None:
+            await conn.execute(
+                text("DROP TRIGGER refuse_grade" + (" ON grades" if postgres else ""))
+            )
+            return
+        if postgres:
+            await conn.execute(text(
+                "CREATE FUNCTION refuse_grade() RETURNS trigger AS $$ BEGIN "
+                f"IF NEW.answer_id = {answer_id} THEN RAISE EXCEPTION 'refused'; END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql"
+            ))  # fmt: skip
+            await conn.execute(text(
+                "CREATE TRIGGER refuse_grade BEFORE INSERT ON grades "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_grade()"
+            ))  # fmt: skip
+        else:
+            await conn.execute(text(
+                "CREATE TRIGGER refuse_grade BEFORE INSERT ON grades "
+                f"WHEN NEW.answer_id = {answer_id} BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            ))  # fmt: skip
+
+
+async def test_a_grade_that_cannot_be_stored_does_not_hold_back_those_graded_with_it(
+    database_url: str,
+) -> None:
+    """Grades that finish together are stored in one transaction; when one of them cannot be
+    stored, the others still are, and their authors get their feedback; the refused one is
+    graded again once its lease runs out."""
+    bot = await Harness.start(database_url, now=MONDAY, OPSDRILL_GRADING_LEASE=1)
+    try:
+        await bot.configure()
+        await bot.tick()
+        text_ = strong_answer(await bot.question())
+        people = [bot.platform.user(f"U-{n}", f"p{n}") for n in range(5)]
+        for person in people:
+            await bot.answer(person, text_)
+        async with bot.app.sessions() as session:
+            refused = await session.scalar(
+                select(Answer.id).join(Member).where(Member.external_id == "U-2")
+            )
+        await _refuse_grades_of(bot, refused)
+        with pytest.raises(DBAPIError, match="refused"):
+            await bot.grade_all()
+        await bot.app.grading.feedback.idle()
+        told = [p for p in people if bot.feedback_for(p)]
+        assert told == [p for p in people if p.user_id != "U-2"]
+
+        await _refuse_grades_of(bot, None)
+        bot.clock.advance(seconds=5)  # past the refused job's lease
+        await bot.settle()
+        assert [len(bot.feedback_for(p)) for p in people] == [1] * 5
+    finally:
         await bot.stop()
