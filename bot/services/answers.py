@@ -37,7 +37,8 @@ from bot.services.replies import (
 )
 from bot.storage import repo, tally
 from bot.storage.db import DURABLE
-from bot.storage.models import Answer, Entry, GradingJob, Member, Round
+from bot.storage.models import Answer, Entry, GradingJob, Member
+from bot.storage.repo import ThreadRound
 from bot.user_text import MAX_ANSWER_CHARS, scrub
 
 log = logging.getLogger(__name__)
@@ -89,9 +90,7 @@ class AnswerService:
         async with self._sessions.begin() as session:
             if event.private:  # acknowledged (the modal closes) as soon as this commits
                 await session.connection(execution_options={DURABLE: True})
-            rnd = await repo.round_for_thread(
-                session, event.thread.channel, event.thread.message_id
-            )
+            rnd = await repo.thread_round(session, event.thread.channel, event.thread.message_id)
             if rnd is None:
                 return None  # a thread that is not a round: not ours to judge
             if rnd.status != "open" or _written_at(event, now) >= rnd.closes_at:
@@ -101,7 +100,7 @@ class AnswerService:
         return self._follow_up(event, taken)
 
     async def _store_reply(
-        self, session: AsyncSession, rnd: Round, event: AnswerPosted, text: str, now: datetime
+        self, session: AsyncSession, rnd: ThreadRound, event: AnswerPosted, text: str, now: datetime
     ) -> _Taken:
         member_id = await self._member_id(session, event.author, event.author_name, now)
         mine = await replies_of(session, rnd.id, member_id)
@@ -428,7 +427,9 @@ def _written_at(event: AnswerPosted, now: datetime) -> datetime:
     return event.sent_at
 
 
-async def _after_close(session: AsyncSession, rnd: Round, event: AnswerPosted, text: str) -> _Taken:
+async def _after_close(
+    session: AsyncSession, rnd: ThreadRound, event: AnswerPosted, text: str
+) -> _Taken:
     """A reply after the deadline: discussion (short, or by someone who answered) passes
     quietly; an answer or a new attempt is told the round is closed."""
     if not event.private and replies.new_attempt(text) is None:

@@ -14,6 +14,7 @@ from bot.services import cards
 from bot.services.replies import CANDIDATE, COUNTED, DECLINED, SUPERSEDED
 from bot.storage import repo, tally
 from bot.storage.models import Answer, Entry, Member, Round, Team
+from bot.storage.repo import ThreadRound
 
 _NONE_WAITING = cards.notice(
     "No new attempt is waiting",
@@ -122,7 +123,7 @@ class AttemptService:
 
 
 async def count_answer(
-    session: AsyncSession, rnd: Round, member_id: int, answer_id: int, now: datetime
+    session: AsyncSession, rnd: Round | ThreadRound, member_id: int, answer_id: int, now: datetime
 ) -> None:
     """Make `answer_id` the member's one counted answer in the round (a new one, or one whose
     text just changed: its grade no longer counts)."""

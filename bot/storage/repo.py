@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import TextClause, bindparam, case, delete, or_, select, text
@@ -249,6 +250,50 @@ async def round_for_thread(
             .limit(1)
         )
     ).scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRound:
+    """What taking an answer needs of the round whose thread it was written in."""
+
+    id: int
+    status: str
+    closes_at: datetime
+    channel_id: int
+    local_date: date
+
+
+async def thread_round(
+    session: AsyncSession, channel: ChannelRef, thread_id: str
+) -> ThreadRound | None:
+    """`round_for_thread`'s round as columns, through a statement built once: every answer
+    runs it before its ack."""
+    row = (
+        await session.execute(
+            _THREAD_ROUND,
+            {
+                "platform": channel.platform,
+                "team": channel.team_id,
+                "channel": channel.channel_id,
+                "thread": thread_id,
+            },
+        )
+    ).first()
+    return None if row is None else ThreadRound(*row)
+
+
+_THREAD_ROUND = (
+    select(Round.id, Round.status, Round.closes_at, Round.channel_id, Round.local_date)
+    .join(Channel, Channel.id == Round.channel_id)
+    .join(Team, Team.id == Channel.team_id)
+    .where(
+        Team.platform == bindparam("platform"),
+        Team.external_id == bindparam("team"),
+        Channel.external_id == bindparam("channel"),
+        or_(Round.message_id == bindparam("thread"), Round.thread_id == bindparam("thread")),
+    )
+    .limit(1)
+)
 
 
 async def open_round(session: AsyncSession, channel_id: int) -> Round | None:
