@@ -79,6 +79,9 @@ class _Window:
 class _Phrase:
     stems: frozenset[str]
     weight: float
+    weights: dict[str, float]
+    """Each stem's weight, looked up once: every window of every answer is matched against
+    the phrase."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +227,8 @@ class OfflineGrader:
         for text in texts:
             stems = frozenset(content_stems(text))
             if stems:
-                phrases.append(_Phrase(stems, sum(self._w(s) for s in stems)))
+                weights = {s: self._w(s) for s in stems}
+                phrases.append(_Phrase(stems, sum(self._w(s) for s in stems), weights))
 
         return phrases
 
@@ -249,9 +253,10 @@ class OfflineGrader:
                 continue  # says the idea is wrong, or that it does not hold: no credit for it
             stems = window.stems
             wording = max(
-                (sum(self._w(s) for s in p.stems & stems) / p.weight for p in profile.phrases),
+                (sum(map(p.weights.__getitem__, p.stems & stems)) / p.weight
+                 for p in profile.phrases),
                 default=0.0,
-            )
+            )  # fmt: skip
             concept = sum(profile.concepts.get(s, 0.0) for s in stems) / profile.concept_norm
             named = sum(1 for t in profile.terms if t <= stems)
             score = max(wording, CONCEPT_SCALE * concept, _term_score(named))
