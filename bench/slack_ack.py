@@ -116,8 +116,10 @@ def launch_opsdrill(fake: FakeSlack, database_url: str, log: Path) -> App:
 
 
 def spy_on(pid: int, output: Path) -> subprocess.Popen[bytes]:
-    """py-spy (pip install py-spy) sampling `pid` until it exits, as collapsed stacks."""
-    command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200",
+    """py-spy (pip install py-spy) sampling `pid` until it exits, as collapsed stacks: only
+    samples holding the GIL, so the event loop's idle wait and aiosqlite's idle thread do not
+    count as work."""
+    command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--gil",
                "--output", str(output)]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
