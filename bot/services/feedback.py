@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.background import Background
@@ -221,21 +221,18 @@ class Receipts:
         self, batch: list[tuple[int, Sequence[datetime], asyncio.Future[bool]]]
     ) -> set[int]:
         """One batch in one transaction. The rows are locked in id order first, so two
-        replicas clearing overlapping batches wait for each other instead of deadlocking."""
-        held = or_(*(_held_by(grade_id, leases) for grade_id, leases, _ in batch))
-        ids = sorted({grade_id for grade_id, _, _ in batch})
+        replicas clearing overlapping batches wait for each other instead of deadlocking;
+        under that lock, the notices still held by one of their leases are cleared. Both
+        statements are built once, whatever the batch's size."""
+        leases: dict[int, set[datetime]] = {}
+        for grade_id, held_under, _ in batch:
+            leases.setdefault(grade_id, set()).update(held_under)
         async with self._sessions.begin() as session:
-            await session.execute(
-                select(Grade.id).where(Grade.id.in_(ids)).order_by(Grade.id).with_for_update()
-            )
-            return set(
-                await session.scalars(
-                    update(Grade)
-                    .where(held)
-                    .values(notice=None, notice_lease_until=None)
-                    .returning(Grade.id)
-                )
-            )
+            rows = await session.execute(_LOCK_NOTICES, {"ids": sorted(leases)})
+            held = [id_ for id_, notice, lease in rows if notice and lease in leases[id_]]
+            if held:
+                await session.execute(_CLEAR_NOTICES, {"ids": held})
+            return set(held)
 
 
 class FeedbackSender:
@@ -408,6 +405,20 @@ def _card_for(owed: Owed) -> Card | None:
         attempt = Attempt(work.answer_id, owed.grade.score, work.counted_score)
         return replace_prompt(attempt, owed.grade.feedback)
     return cards.feedback_card(work.question, owed.grade, update=owed.update)
+
+
+_LOCK_NOTICES = (
+    select(Grade.id, Grade.notice, Grade.notice_lease_until)
+    .where(Grade.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Grade.id)
+    .with_for_update()
+)
+_CLEAR_NOTICES = (
+    update(Grade)
+    .where(Grade.id.in_(bindparam("ids", expanding=True)), Grade.notice.is_not(None))
+    .values(notice=None, notice_lease_until=None)
+    .execution_options(synchronize_session=False)
+)
 
 
 def _held_by(grade_id: int, leases: Sequence[datetime]) -> Any:

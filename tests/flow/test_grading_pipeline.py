@@ -13,9 +13,10 @@ from sqlalchemy.exc import DBAPIError
 
 from adapters.console.memory import MemoryAdapter
 from bot.domain import Card, MessageRef, UserRef
+from bot.services.feedback import Receipts
 from bot.services.grading import GradingService
 from bot.services.messenger import Messenger
-from bot.storage.models import Answer, Member
+from bot.storage.models import Answer, Grade, Member
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.flow.harness import ADMIN, Harness, strong_answer
 
@@ -156,4 +157,38 @@ async def test_a_grade_that_cannot_be_stored_does_not_hold_back_those_graded_wit
         await bot.settle()
         assert [len(bot.feedback_for(p)) for p in people] == [1] * 5
     finally:
+        await bot.stop()
+
+
+async def test_a_notice_is_recorded_as_sent_only_under_a_lease_that_still_holds_it(
+    database_url: str,
+) -> None:
+    """A sender whose lease was taken over cannot mark the notice sent: the worker that holds
+    it now still owes it."""
+    platform = _HeldUp(admins={ADMIN})
+    bot = await Harness.start(database_url, now=MONDAY, platform=platform)
+    try:
+        await bot.configure()
+        await bot.tick()
+        await bot.answer(platform.user("U-ada", "ada"), strong_answer(await bot.question()))
+        grading = asyncio.create_task(bot.app.grading.drain())  # its feedback waits at the gate
+        async with asyncio.timeout(10):
+            while True:
+                async with bot.app.sessions() as session:
+                    owed = (
+                        await session.execute(select(Grade.id, Grade.notice_lease_until))
+                    ).first()
+                if owed is not None:
+                    break
+                await asyncio.sleep(0.02)
+        grade_id, lease = owed
+        receipts = Receipts(bot.app.sessions)
+        assert not await receipts.clear(grade_id, [lease - timedelta(minutes=1)])
+        assert await receipts.clear(grade_id, [lease])
+        async with bot.app.sessions() as session:
+            assert await session.scalar(select(Grade.notice).where(Grade.id == grade_id)) is None
+        platform.gate.set()
+        await grading
+    finally:
+        platform.gate.set()
         await bot.stop()
