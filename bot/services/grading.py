@@ -580,9 +580,20 @@ def _holding(claim: Claim) -> Any:
 async def _finish(session: AsyncSession, claim: Claim, status: str, now: datetime) -> bool:
     """Close the job in the caller's transaction; False if another worker holds it now."""
     result = await session.execute(
-        _holding(claim).values(status=status, lease_until=None, updated_at=now)
+        _FINISH, {"job": claim.job_id, "attempt": claim.attempt, "to": status, "now": now}
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+_FINISH = (  # `_holding`, built once: every grade runs it
+    update(_JOBS)
+    .where(
+        _JOBS.c.id == bindparam("job"),
+        _JOBS.c.status == "running",
+        _JOBS.c.attempts == bindparam("attempt"),
+    )
+    .values(status=bindparam("to"), lease_until=None, updated_at=bindparam("now"))
+)
 
 
 async def _regrades_queued(session: AsyncSession, turn_id: int) -> int:

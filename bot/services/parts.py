@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.replies import CANDIDATE, COUNTED, PART, PART_SEPARATOR
@@ -17,15 +17,15 @@ from bot.storage.models import Answer
 
 async def replies_of(session: AsyncSession, round_id: int, member_id: int) -> list[Answer]:
     """Everything the member wrote in the round, oldest first."""
-    return list(
-        (
-            await session.scalars(
-                select(Answer)
-                .where(Answer.round_id == round_id, Answer.member_id == member_id)
-                .order_by(Answer.id)
-            )
-        ).all()
-    )
+    found = await session.scalars(_REPLIES, {"of_round": round_id, "of_member": member_id})
+    return list(found.all())
+
+
+_REPLIES = (  # built once: every answer runs it before its ack
+    select(Answer)
+    .where(Answer.round_id == bindparam("of_round"), Answer.member_id == bindparam("of_member"))
+    .order_by(Answer.id)
+)
 
 
 def joins(mine: Sequence[Answer], now: datetime, window: timedelta | None) -> Answer | None:
