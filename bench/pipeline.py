@@ -3,9 +3,10 @@ sending their feedback, with the in-memory platform and the offline grader.
 
     .venv/bin/python bench/pipeline.py [--answers 500] [--database sqlite|postgresql]
 
-Prints the process's CPU time, SQL statements and commits per answer for each phase and, as the reference measured in the
-same run, for one bare transaction (BEGIN, SELECT 1, COMMIT) through the same sessions, so the
-ratio holds on a noisy machine. No platform, no HTTP: what is left of an answer's cost in
+Prints the process's CPU time, SQL statements and commits per answer for each phase and, as
+the reference measured in the same run, for one bare transaction (BEGIN, SELECT 1, COMMIT)
+through the same sessions, so the ratio holds on a noisy machine; statements and commits do not
+drift with the machine's speed at all. No platform, no HTTP: what is left of an answer's cost in
 `bench/slack_ack.py` beyond these numbers belongs to the platform path.
 PostgreSQL runs on a scratch database on the local service (`OPSDRILL_BENCH_POSTGRES_URL`
 names the server), dropped afterwards.
@@ -85,14 +86,11 @@ async def per_answer(n: int, url: str) -> dict[str, tuple[float, float, float]]:
         "one bare transaction (reference)": bare - done,
     }
     return {
-        phase: (ms * 1000 / n, seen[phase][0] / n, seen[phase][1] / n)
-        for phase, ms in cpu.items()
+        phase: (ms * 1000 / n, seen[phase][0] / n, seen[phase][1] / n) for phase, ms in cpu.items()
     }
 
 
-async def measure(
-    n: int, database: str, scratch: Path
-) -> dict[str, tuple[float, float, float]]:
+async def measure(n: int, database: str, scratch: Path) -> dict[str, tuple[float, float, float]]:
     url, pg_name = await fresh_database(database, scratch)
     try:
         return await per_answer(n, url)
