@@ -236,20 +236,33 @@ async def round_for_thread(
 ) -> Round | None:
     """The round whose question message, or thread, is `thread_id` in `channel` (on Discord a
     thread started from a message shares its id; elsewhere the two may differ)."""
+    found = await session.execute(_ROUND_IN_THREAD, _thread_params(channel, thread_id))
+    return found.scalar_one_or_none()
+
+
+def _in_thread(stmt: Any) -> Any:
+    """`stmt` (a SELECT from rounds) narrowed to the round of a thread, its values bound at
+    execution (`_thread_params`)."""
     return (
-        await session.execute(
-            select(Round)
-            .join(Channel)
-            .join(Team)
-            .where(
-                Team.platform == channel.platform,
-                Team.external_id == channel.team_id,
-                Channel.external_id == channel.channel_id,
-                or_(Round.message_id == thread_id, Round.thread_id == thread_id),
-            )
-            .limit(1)
+        stmt.join(Channel, Channel.id == Round.channel_id)
+        .join(Team, Team.id == Channel.team_id)
+        .where(
+            Team.platform == bindparam("platform"),
+            Team.external_id == bindparam("team"),
+            Channel.external_id == bindparam("channel"),
+            or_(Round.message_id == bindparam("thread"), Round.thread_id == bindparam("thread")),
         )
-    ).scalar_one_or_none()
+        .limit(1)
+    )
+
+
+def _thread_params(channel: ChannelRef, thread_id: str) -> dict[str, str]:
+    return {
+        "platform": channel.platform,
+        "team": channel.team_id,
+        "channel": channel.channel_id,
+        "thread": thread_id,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,31 +281,13 @@ async def thread_round(
 ) -> ThreadRound | None:
     """`round_for_thread`'s round as columns, through a statement built once: every answer
     runs it before its ack."""
-    row = (
-        await session.execute(
-            _THREAD_ROUND,
-            {
-                "platform": channel.platform,
-                "team": channel.team_id,
-                "channel": channel.channel_id,
-                "thread": thread_id,
-            },
-        )
-    ).first()
+    row = (await session.execute(_THREAD_ROUND, _thread_params(channel, thread_id))).first()
     return None if row is None else ThreadRound(*row)
 
 
-_THREAD_ROUND = (
+_ROUND_IN_THREAD = _in_thread(select(Round))
+_THREAD_ROUND = _in_thread(
     select(Round.id, Round.status, Round.closes_at, Round.channel_id, Round.local_date)
-    .join(Channel, Channel.id == Round.channel_id)
-    .join(Team, Team.id == Channel.team_id)
-    .where(
-        Team.platform == bindparam("platform"),
-        Team.external_id == bindparam("team"),
-        Channel.external_id == bindparam("channel"),
-        or_(Round.message_id == bindparam("thread"), Round.thread_id == bindparam("thread")),
-    )
-    .limit(1)
 )
 
 
