@@ -99,6 +99,8 @@ class GroupCommit(Generic[T, R]):
             del self._pending[: self._most]
             try:
                 results: list[R | Exception] = await self._write_batch([i for i, _ in batch])
+                if len(results) != len(batch):
+                    raise RuntimeError(f"{len(results)} results for a batch of {len(batch)}")
             except Exception as error:
                 results = [error] * len(batch)
             for (_, done), result in zip(batch, results, strict=True):
