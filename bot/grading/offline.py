@@ -228,7 +228,7 @@ class OfflineGrader:
             stems = frozenset(content_stems(text))
             if stems:
                 weights = {s: self._w(s) for s in stems}
-                phrases.append(_Phrase(stems, sum(self._w(s) for s in stems), weights))
+                phrases.append(_Phrase(stems, sum(weights.values()), weights))
 
         return phrases
 

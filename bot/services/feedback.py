@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.background import Background
+from bot.background import Background, GroupCommit
 from bot.clock import Clock
 from bot.domain import Card, ChannelRef, MessageRef, Reaction, UserRef
 from bot.grading.base import Flag, PointGrade
@@ -176,56 +176,43 @@ WRITE_ATTEMPTS = 3
 
 
 class Receipts:
-    """Clears delivered notices. Each clear joins the next batch; a batch is one UPDATE, run on
-    a connection nothing else waits for (on PostgreSQL), so a burst of answers queueing for the
-    shared pool does not stretch the time between a send and its record."""
+    """Clears delivered notices. Each clear joins the next batch (`GroupCommit`); a batch is one
+    transaction, run on a connection nothing else waits for (on PostgreSQL), so a burst of
+    answers queueing for the shared pool does not stretch the time between a send and its
+    record."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        self._pending: list[tuple[int, Sequence[datetime], asyncio.Future[bool]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._batches: GroupCommit[tuple[int, Sequence[datetime]], bool] = GroupCommit(self._write)
 
     async def clear(self, grade_id: int, leases: Sequence[datetime]) -> bool:
         """Clear the notice if a lease in `leases` still holds it; whether it did."""
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((grade_id, list(leases), done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.ensure_future(self._write())
-        return await done
+        return await self._batches.put((grade_id, list(leases)))
 
     async def idle(self) -> None:
         """Wait for the records being written."""
-        if self._writer is not None:
-            await asyncio.gather(self._writer, return_exceptions=True)
+        await self._batches.idle()
 
-    async def _write(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            for attempt in range(1, WRITE_ATTEMPTS + 1):
-                try:
-                    cleared = await self._clear(batch)
-                except Exception as error:
-                    if attempt < WRITE_ATTEMPTS:  # a deadlock, say: the batch is safe to redo
-                        log.warning("feedback receipts: %s; writing the batch again", error)
-                        continue
-                    for _, _, done in batch:
-                        if not done.done():
-                            done.set_exception(error)
-                else:
-                    for grade_id, _, done in batch:
-                        if not done.done():
-                            done.set_result(grade_id in cleared)
+    async def _write(self, batch: list[tuple[int, Sequence[datetime]]]) -> list[bool | Exception]:
+        """Whether each notice was cleared; a batch that fails (a deadlock, say) is safe to
+        redo, and is, up to WRITE_ATTEMPTS times in all."""
+        for _ in range(WRITE_ATTEMPTS - 1):
+            try:
+                cleared = await self._clear(batch)
                 break
+            except Exception as error:
+                log.warning("feedback receipts: %s; writing the batch again", error)
+        else:
+            cleared = await self._clear(batch)
+        return [grade_id in cleared for grade_id, _ in batch]
 
-    async def _clear(
-        self, batch: list[tuple[int, Sequence[datetime], asyncio.Future[bool]]]
-    ) -> set[int]:
+    async def _clear(self, batch: list[tuple[int, Sequence[datetime]]]) -> set[int]:
         """One batch in one transaction. The rows are locked in id order first, so two
         replicas clearing overlapping batches wait for each other instead of deadlocking;
         under that lock, the notices still held by one of their leases are cleared. Both
         statements are built once, whatever the batch's size."""
         leases: dict[int, set[datetime]] = {}
-        for grade_id, held_under, _ in batch:
+        for grade_id, held_under in batch:
             leases.setdefault(grade_id, set()).update(held_under)
         async with self._sessions.begin() as session:
             rows = await session.execute(_LOCK_NOTICES, {"ids": sorted(leases)})
@@ -421,14 +408,12 @@ _CLEAR_NOTICES = (
 )
 
 
-def _held_by(grade_id: int, leases: Sequence[datetime]) -> Any:
-    """The notice is still owed, under a lease that is one of `leases`."""
-    return (Grade.id == grade_id) & Grade.notice.is_not(None) & Grade.notice_lease_until.in_(leases)
-
-
 def _holding(grade_id: int, leases: Sequence[datetime]) -> Any:
-    """UPDATE of the notice that matches only while its lease is one `leases` holds."""
-    return update(Grade).where(_held_by(grade_id, leases))
+    """UPDATE of the notice that matches only while it is still owed, under a lease that is
+    one of `leases`."""
+    return update(Grade).where(
+        Grade.id == grade_id, Grade.notice.is_not(None), Grade.notice_lease_until.in_(leases)
+    )
 
 
 def result_of(row: Grade) -> GradeResult:

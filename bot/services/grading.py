@@ -375,7 +375,8 @@ class GradingService:
             now = self._clock.now()
             async with self._sessions.begin() as session:
                 renewed = await session.execute(
-                    _holding(claim).values(lease_until=now + self._lease, updated_at=now)
+                    _HOLDING.values(lease_until=now + self._lease, updated_at=now),
+                    _claimed(claim),
                 )
             if not renewed.rowcount:  # type: ignore[attr-defined]
                 log.warning("grading job %s: lease lost to another worker", claim.job_id)
@@ -523,13 +524,14 @@ class GradingService:
         failed = claim.attempt >= MAX_ATTEMPTS
         async with self._sessions.begin() as session:
             result = await session.execute(
-                _holding(claim).values(
+                _HOLDING.values(
                     status="failed" if failed else "pending",
                     run_after=now + timedelta(seconds=30 * 2 ** (claim.attempt - 1)),
                     lease_until=None,
                     last_error=f"{type(exc).__name__}: {exc}"[:2000],
                     updated_at=now,
-                )
+                ),
+                _claimed(claim),
             )
         if not result.rowcount:  # type: ignore[attr-defined]
             return  # another worker holds the job now
@@ -568,32 +570,24 @@ def _notice(earlier: Sequence[bool], grade: GradeResult) -> str | None:
     return None
 
 
-def _holding(claim: Claim) -> Any:
-    """UPDATE of the job that matches only while `claim` is the job's current claim."""
-    return update(_JOBS).where(
-        _JOBS.c.id == claim.job_id,
-        _JOBS.c.status == "running",
-        _JOBS.c.attempts == claim.attempt,
-    )
+_HOLDING = update(_JOBS).where(
+    _JOBS.c.id == bindparam("job"),
+    _JOBS.c.status == "running",
+    _JOBS.c.attempts == bindparam("attempt"),
+)
+"""UPDATE of a job that matches only while the claim (bound with `_claimed`) is the job's
+current claim."""
+_FINISH = _HOLDING.values(status=bindparam("to"), lease_until=None, updated_at=bindparam("now"))
+
+
+def _claimed(claim: Claim) -> dict[str, int]:
+    return {"job": claim.job_id, "attempt": claim.attempt}
 
 
 async def _finish(session: AsyncSession, claim: Claim, status: str, now: datetime) -> bool:
     """Close the job in the caller's transaction; False if another worker holds it now."""
-    result = await session.execute(
-        _FINISH, {"job": claim.job_id, "attempt": claim.attempt, "to": status, "now": now}
-    )
+    result = await session.execute(_FINISH, {**_claimed(claim), "to": status, "now": now})
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-_FINISH = (  # `_holding`, built once: every grade runs it
-    update(_JOBS)
-    .where(
-        _JOBS.c.id == bindparam("job"),
-        _JOBS.c.status == "running",
-        _JOBS.c.attempts == bindparam("attempt"),
-    )
-    .values(status=bindparam("to"), lease_until=None, updated_at=bindparam("now"))
-)
 
 
 async def _regrades_queued(session: AsyncSession, turn_id: int) -> int:

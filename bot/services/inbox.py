@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.background import first_of
+from bot.background import GroupCommit, first_of
 from bot.clock import Clock
 from bot.domain import Deferred
 from bot.storage import repo
@@ -96,8 +96,7 @@ class Inbox:
         self._lease = lease
         self.arrivals = arrivals or Arrivals()
         self._handlers: dict[str, Handler] = {}
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writes: GroupCommit[dict[str, Any], None] = GroupCommit(self._write, most=WRITE_BATCH)
         self._stored = asyncio.Event()
 
     def register(self, platform: str, handler: Handler) -> None:
@@ -120,35 +119,20 @@ class Inbox:
             "attempts": 0,
             "received_at": self._clock.now(),
         }
-        stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((row, stored))
         self.arrivals.mark()
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.ensure_future(self._write())
-        await asyncio.shield(stored)  # a caller that goes away does not undo the store
+        await self._writes.put(row)
 
-    async def _write(self) -> None:
-        """Commit what is pending, a batch per transaction, until nothing is."""
-        while self._pending:
-            batch = self._pending[:WRITE_BATCH]
-            del self._pending[:WRITE_BATCH]
-            try:
-                async with self._sessions.begin() as session:
-                    await session.connection(execution_options={DURABLE: True})  # acked next
-                    await repo.insert_many_ignoring_conflict(
-                        session, InboxEvent, [row for row, _ in batch], conflict=_KEY
-                    )
-            except Exception as error:
-                log.exception("could not store %d incoming event(s)", len(batch))
-                for _, stored in batch:
-                    if not stored.done():
-                        stored.set_exception(error)
-                        stored.exception()  # the caller may have gone; nothing left unread
-                continue
-            for _, stored in batch:
-                if not stored.done():
-                    stored.set_result(None)
-            self._stored.set()
+    async def _write(self, batch: list[dict[str, Any]]) -> list[Exception | None]:
+        """One batch of pending events in one transaction."""
+        try:
+            async with self._sessions.begin() as session:
+                await session.connection(execution_options={DURABLE: True})  # acked next
+                await repo.insert_many_ignoring_conflict(session, InboxEvent, batch, conflict=_KEY)
+        except Exception:
+            log.exception("could not store %d incoming event(s)", len(batch))
+            raise
+        self._stored.set()
+        return [None] * len(batch)
 
     # --- after the ack -------------------------------------------------------------------------
 
@@ -200,8 +184,7 @@ class Inbox:
 
     async def close(self) -> None:
         """Let the events being stored reach the database."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.wait([self._writer])
+        await self._writes.idle()
 
     async def _claim(self) -> list[_Claimed]:
         if not self._handlers:

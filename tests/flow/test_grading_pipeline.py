@@ -24,6 +24,17 @@ pytestmark = pytest.mark.asyncio
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
+async def _answered(bot: Harness, count: int) -> list[UserRef]:
+    """Start today's round and have `count` people answer it well."""
+    await bot.configure()
+    await bot.tick()
+    text = strong_answer(await bot.question())
+    people = [bot.platform.user(f"U-{n}", f"p{n}") for n in range(count)]
+    for person in people:
+        await bot.answer(person, text)
+    return people
+
+
 async def _until_told(bot: Harness, people: list[UserRef], *, timeout: float = 10) -> None:  # noqa: ASYNC109
     async with asyncio.timeout(timeout):
         while not all(bot.feedback_for(p) for p in people):  # noqa: ASYNC110
@@ -39,12 +50,7 @@ async def test_llm_calls_in_flight_never_exceed_the_configured_concurrency(
         ANTHROPIC_BASE_URL=fake_anthropic.url, OPSDRILL_LLM_CONCURRENCY=4,
     )  # fmt: skip
     try:
-        await bot.configure()
-        await bot.tick()
-        text = strong_answer(await bot.question())
-        people = [bot.platform.user(f"U-{n}", f"p{n}") for n in range(12)]
-        for person in people:
-            await bot.answer(person, text)
+        people = await _answered(bot, 12)
         await _until_told(bot, people)
         assert fake_anthropic.peak == 4
         assert len(fake_anthropic.requests) == 12
@@ -135,12 +141,7 @@ async def test_a_grade_that_cannot_be_stored_does_not_hold_back_those_graded_wit
     graded again once its lease runs out."""
     bot = await Harness.start(database_url, now=MONDAY, OPSDRILL_GRADING_LEASE=1)
     try:
-        await bot.configure()
-        await bot.tick()
-        text_ = strong_answer(await bot.question())
-        people = [bot.platform.user(f"U-{n}", f"p{n}") for n in range(5)]
-        for person in people:
-            await bot.answer(person, text_)
+        people = await _answered(bot, 5)
         async with bot.app.sessions() as session:
             refused = await session.scalar(
                 select(Answer.id).join(Member).where(Member.external_id == "U-2")
